@@ -1,0 +1,263 @@
+"""The `prober` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from prober.catalog import Catalog, build_catalog
+from prober.config import Config, load_config
+from prober.exceptions import ProberError
+from prober.runner import ProbeRun
+
+__all__ = ["main"]
+
+log = logging.getLogger("prober")
+_stderr = Console(stderr=True)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load(config_path: str | None) -> tuple[Config, Catalog]:
+    config = load_config(config_path)
+    return config, build_catalog(config, config_path or "catalog")
+
+
+class _Group(click.Group):
+    """Turns prober's own errors into one clear line and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProberError as exc:
+            _stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="prober")
+def main() -> None:
+    """Monitor hosted LLM coding models: uptime, latency, errors, quality, cost."""
+
+
+_config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="TOML file laid over the default catalog.",
+)
+
+
+@main.command()
+@_config_option
+@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+@click.option("--listen", help="HOST:PORT for /metrics [default: 127.0.0.1:9464].")
+@click.option("--provider", help="Send every model to this provider.")
+@click.option("--vantage", help="Name of where this prober runs [default: local].")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def run(
+    config_path: str | None,
+    database: str | None,
+    listen: str | None,
+    provider: str | None,
+    vantage: str | None,
+    verbose: bool,
+) -> None:
+    """Probe the catalog on its schedule until stopped (Ctrl-C or SIGTERM)."""
+    from prober.service import Service, ServiceOptions, parse_listen
+
+    _setup_logging(verbose)
+    config, catalog = _load(config_path)
+    if provider:
+        catalog = catalog.with_provider(provider)
+    settings = config.prober
+    options = ServiceOptions(
+        database=database or settings.database,
+        listen=listen or settings.listen,
+        vantage=vantage or settings.vantage,
+    )
+    parse_listen(options.listen)
+    asyncio.run(Service(catalog, options).run())
+
+
+@main.command()
+@_config_option
+@click.option("--model", "models", multiple=True, help="Model id (repeatable).")
+@click.option("--probe", "probes", multiple=True, help="Probe name (repeatable).")
+@click.option("--target", help="OpenAI-compatible base URL to send the models to.")
+@click.option("--api-key-env", help="Environment variable holding the target's key.")
+@click.option("--provider", help="Send every model to this provider.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON record per line.")
+@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+@click.option("--no-store", is_flag=True, help="Do not write results to the database.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def once(
+    config_path: str | None,
+    models: tuple[str, ...],
+    probes: tuple[str, ...],
+    target: str | None,
+    api_key_env: str | None,
+    provider: str | None,
+    as_json: bool,
+    database: str | None,
+    no_store: bool,
+    verbose: bool,
+) -> None:
+    """Run one pass over the selected models and probes, then print results."""
+    from prober.once import run_once
+
+    _setup_logging(verbose)
+    if as_json:
+        logging.getLogger().setLevel(logging.WARNING)
+    config, catalog = _load(config_path)
+    if provider:
+        catalog = catalog.with_provider(provider)
+    if target:
+        catalog = catalog.with_target(
+            target, api_key_env, list(models) or list(catalog.models)
+        )
+    selection = _selection(catalog, models, probes)
+
+    with _ProgressBar(len(selection), quiet=as_json) as advance:
+        runs = asyncio.run(run_once(catalog, selection, config.prober.vantage, advance))
+    if not no_store:
+        _store(runs, database or config.prober.database)
+    if as_json:
+        for run in runs:
+            click.echo(json.dumps(_json_record(run.record)))
+    else:
+        Console().print(_results_table(runs))
+
+
+def _selection(
+    catalog: Catalog, models: tuple[str, ...], probes: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    for model in models:
+        if model not in catalog.models:
+            raise click.BadParameter(
+                f"unknown model {model!r}; use --target to probe models outside the "
+                "catalog",
+                param_hint="--model",
+            )
+    for probe in probes:
+        if probe not in catalog.tasks:
+            known = ", ".join(catalog.tasks)
+            raise click.BadParameter(
+                f"unknown probe {probe!r}; known: {known}", param_hint="--probe"
+            )
+    chosen_models = list(models) or list(catalog.models)
+    chosen_probes = list(probes) or ["ping"]
+    return [(m, p) for m in chosen_models for p in chosen_probes]
+
+
+class _ProgressBar:
+    """A progress bar on stderr, or nothing when output must stay clean."""
+
+    def __init__(self, total: int, quiet: bool) -> None:
+        self._total = total
+        self._quiet = quiet or not _stderr.is_terminal
+        self._bar: Progress | None = None
+
+    def __enter__(self) -> Any:
+        if self._quiet:
+            return lambda run: None
+        self._bar = Progress(
+            TextColumn("probing"), BarColumn(), MofNCompleteColumn(),
+            console=_stderr, transient=True,
+        )  # fmt: skip
+        self._bar.start()
+        task = self._bar.add_task("probing", total=self._total)
+        bar = self._bar
+        return lambda run: bar.advance(task)
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _store(runs: list[ProbeRun], database: str) -> None:
+    from storage import ResultWriter, create_schema, make_engine
+
+    engine = make_engine(database)
+    create_schema(engine)
+    writer = ResultWriter(engine, Path(_spill_name(database)))
+    writer.start()
+    for run in runs:
+        writer.submit(dict(run.record))
+    writer.close()
+
+
+def _spill_name(database: str) -> str:
+    if "://" not in database:
+        return database + ".spill"
+    return "prober.spill"
+
+
+def _json_record(record: dict[str, Any]) -> dict[str, Any]:
+    from storage import RECORD_FIELDS
+
+    values = {name: record.get(name) for name in RECORD_FIELDS}
+    values["started_at"] = record["started_at"].isoformat()
+    return values
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:.0f}"
+
+
+def _results_table(runs: list[ProbeRun]) -> Table:
+    table = Table(title="probe results")
+    for name in ("model", "probe", "result", "TTFT ms", "TTFA ms", "e2e s"):
+        table.add_column(
+            name, justify="left" if name in ("model", "probe") else "right"
+        )
+    for name in ("ITL ms", "tok/s", "out tok", "cost $"):
+        table.add_column(name, justify="right")
+    for run in runs:
+        r = run.record
+        result = "ok" if r["ok"] else f"[red]{r['error_type']}[/]"
+        table.add_row(
+            r["model"],
+            r["probe"],
+            result,
+            _ms(r["ttft_s"]),
+            _ms(r["ttfa_s"]),
+            "-" if r["e2e_s"] is None else f"{r['e2e_s']:.2f}",
+            "-" if r["itl_s"] is None else f"{r['itl_s'] * 1000:.1f}",
+            "-"
+            if r["output_tokens_per_s"] is None
+            else f"{r['output_tokens_per_s']:.0f}",
+            "-" if r["output_tokens"] is None else str(r["output_tokens"]),
+            "-" if r["cost_usd"] is None else f"{r['cost_usd']:.6f}",
+        )
+    return table
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--profiles", type=click.Path(exists=True, dir_okay=False))
+@click.option("--seed", type=int, help="Seed for repeatable latencies and faults.")
+def simulate(host: str, port: int, profiles: str | None, seed: int | None) -> None:
+    """Serve the simulator of the ten catalog models (OpenAI-compatible)."""
+    import simulator
+
+    _setup_logging(False)
+    simulator.run_server(host, port, profiles, seed)

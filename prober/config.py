@@ -1,0 +1,197 @@
+"""Loading and validating configuration: the default catalog plus a user file.
+
+The default catalog (``prober/data/catalog.toml``) ships the ten models, the
+two built-in providers and the default probe schedule. A user TOML file is
+laid over it key by key: it can add providers and models, override prices and
+intervals, and move a model to another provider. The merged result is
+validated once, at load; an error names the file, the key and the reason.
+
+API keys are never read from a file: a provider names the environment
+variable that holds its key (``api_key_env``).
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from prober.exceptions import ConfigError
+
+__all__ = [
+    "Config",
+    "ModelConfig",
+    "ProbeConfig",
+    "ProviderConfig",
+    "ServiceConfig",
+    "load_config",
+]
+
+DEFAULT_CATALOG = "prober/data/catalog.toml"
+_SECRET_KEYS = {"api_key", "key", "token", "secret", "password", "bearer"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimeoutsConfig(_Strict):
+    connect_s: float = Field(10.0, gt=0)
+    first_token_s: float = Field(60.0, gt=0)
+    stall_s: float = Field(30.0, gt=0)
+    total_s: float = Field(300.0, gt=0)
+
+
+class ProviderConfig(_Strict):
+    base_url: str | None = None
+    api_key_env: str | None = None
+    max_concurrency: int = Field(8, ge=1)
+    requests_per_minute: float | None = Field(None, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class ModelConfig(_Strict):
+    display_name: str
+    vendor: str = ""
+    category: str = ""
+    price_per_mtok: float = Field(ge=0)
+    input_price_per_mtok: float = Field(0.0, ge=0)
+    reference_quality: float | None = Field(None, ge=0, le=10)
+    reference_value: float | None = Field(None, ge=0)
+    reference_rank: int | None = Field(None, ge=1)
+    context_window: int = Field(131072, gt=0)
+    provider: str = "simulator"
+    enabled: bool = True
+    intervals: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("intervals")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for probe, seconds in value.items():
+            if seconds <= 0:
+                raise ValueError(f"interval for {probe!r} must be greater than 0")
+        return value
+
+
+class ProbeConfig(_Strict):
+    interval_s: float = Field(600.0, gt=0)
+    jitter_s: float | None = Field(None, ge=0)
+    enabled: bool = True
+    max_tokens: int | None = Field(None, ge=1)
+    timeouts: TimeoutsConfig = TimeoutsConfig()
+
+
+class ServiceConfig(_Strict):
+    database: str = "sqlite:///prober.db"
+    listen: str = "127.0.0.1:9464"
+    vantage: str = Field("local", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class Config(_Strict):
+    prober: ServiceConfig = ServiceConfig()
+    providers: dict[str, ProviderConfig]
+    models: dict[str, ModelConfig]
+    probes: dict[str, ProbeConfig] = Field(default_factory=dict)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read the default catalog, lay ``path`` over it, and validate."""
+    catalog = _read_toml(resources.files("prober") / "data" / "catalog.toml")
+    user: dict[str, Any] = {}
+    user_name = None
+    if path is not None:
+        user_name = str(path)
+        user = _read_toml(Path(path), user_name)
+        _reject_secrets(user, user_name)
+    merged = _merge(catalog, user)
+    try:
+        config = Config.model_validate(merged)
+    except ValidationError as exc:
+        raise _config_error(exc, user, user_name) from None
+    _check_references(config, user, user_name)
+    return config
+
+
+def _read_toml(source: Any, name: str | None = None) -> dict[str, Any]:
+    name = name or DEFAULT_CATALOG
+    try:
+        with source.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(name, None, "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(name, None, f"not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(name, None, f"cannot read: {exc.strerror}") from None
+
+
+def _reject_secrets(user: dict[str, Any], name: str) -> None:
+    for provider, settings in (user.get("providers") or {}).items():
+        if not isinstance(settings, dict):
+            continue
+        for key in settings:
+            if key.lower() in _SECRET_KEYS:
+                raise ConfigError(
+                    name,
+                    f"providers.{provider}.{key}",
+                    "keys are read from the environment only; "
+                    "name the variable with api_key_env",
+                )
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _config_error(
+    exc: ValidationError, user: dict[str, Any], user_name: str | None
+) -> ConfigError:
+    error = exc.errors()[0]
+    location = [str(part) for part in error["loc"]]
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    origin = _origin(location, user, user_name)
+    return ConfigError(origin, ".".join(location), message)
+
+
+def _origin(location: list[str], user: dict[str, Any], user_name: str | None) -> str:
+    """The file a key came from: the user's file if it sets that key's table."""
+    node: Any = user
+    for part in location[:2]:
+        if not isinstance(node, dict) or part not in node:
+            return DEFAULT_CATALOG
+        node = node[part]
+    return user_name or DEFAULT_CATALOG
+
+
+def _check_references(
+    config: Config, user: dict[str, Any], user_name: str | None
+) -> None:
+    for model_id, model in config.models.items():
+        if model.provider not in config.providers:
+            key = ["models", model_id, "provider"]
+            raise ConfigError(
+                _origin(key, user, user_name),
+                ".".join(key),
+                f"unknown provider {model.provider!r}; "
+                f"known: {', '.join(sorted(config.providers))}",
+            )

@@ -1,0 +1,139 @@
+"""Running one probe against one model and turning it into a result record.
+
+A probe is a function with one contract: it takes a target and a probe
+configuration and returns a record; it never raises for the target's
+failures. The runner owns per-provider concurrency and request pacing so that
+probing never causes its own 429s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from prober.catalog import Catalog, Provider
+from prober.client import ChatRequest, StreamingClient
+from prober.measurement import Measurement
+
+__all__ = ["ProbeRun", "Runner"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ProbeRun:
+    """A finished probe: the record to store, plus what is not stored in it."""
+
+    record: dict[str, Any]
+    measurement: Measurement
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.record["ok"])
+
+
+class _Pacer:
+    """Spaces requests to one provider to at most ``per_minute``."""
+
+    def __init__(self, per_minute: float | None) -> None:
+        self._gap_s = 60.0 / per_minute if per_minute else 0.0
+        self._next_s = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        if not self._gap_s:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            delay = self._next_s - now
+            self._next_s = max(now, self._next_s) + self._gap_s
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class Runner:
+    """Runs probes through one shared :class:`StreamingClient`."""
+
+    def __init__(
+        self, catalog: Catalog, client: StreamingClient, vantage: str = "local"
+    ) -> None:
+        self._catalog = catalog
+        self._client = client
+        self._vantage = vantage
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._pacers: dict[str, _Pacer] = {}
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog
+
+    async def run(self, model_id: str, probe: str) -> ProbeRun:
+        """Probe ``model_id`` with ``probe``; always returns a record."""
+        catalog = self._catalog
+        provider = catalog.provider_of(model_id)
+        task = catalog.tasks[probe]
+        request = ChatRequest(
+            model=model_id,
+            prompt=task.prompt,
+            max_tokens=catalog.max_tokens(probe),
+            temperature=task.temperature,
+        )
+
+        async with self._slot(provider):
+            await self._pacer(provider).wait()
+            started_at = datetime.now(UTC)
+            measurement = await self._client.complete(
+                provider.endpoint(), request, catalog.timeouts(probe)
+            )
+
+        record = self._record(model_id, provider.name, probe, started_at, measurement)
+        return ProbeRun(record, measurement)
+
+    def _record(
+        self,
+        model_id: str,
+        provider: str,
+        probe: str,
+        started_at: datetime,
+        m: Measurement,
+    ) -> dict[str, Any]:
+        model = self._catalog.models[model_id]
+        record = m.fields()
+        if m.response_model:
+            record["response_model"] = m.response_model[:200]
+        cost = None
+        if m.output_tokens is not None or m.input_tokens is not None:
+            cost = model.cost_usd(m.input_tokens, m.output_tokens)
+        record.update(
+            uid=uuid.uuid4().hex,
+            started_at=started_at,
+            model=model_id,
+            provider=provider,
+            probe=probe,
+            vantage=self._vantage,
+            cost_usd=cost,
+            quality=None,
+            context_tokens=None,
+            needle_depth=None,
+            needle_found=None,
+        )
+        return record
+
+    def _slot(self, provider: Provider) -> asyncio.Semaphore:
+        slot = self._slots.get(provider.name)
+        if slot is None:
+            slot = asyncio.Semaphore(provider.max_concurrency)
+            self._slots[provider.name] = slot
+        return slot
+
+    def _pacer(self, provider: Provider) -> _Pacer:
+        pacer = self._pacers.get(provider.name)
+        if pacer is None:
+            pacer = _Pacer(provider.requests_per_minute)
+            self._pacers[provider.name] = pacer
+        return pacer

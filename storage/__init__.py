@@ -1,0 +1,18 @@
+"""prober's storage: SQL tables, engines and the batched result writer.
+
+Nothing here imports from ``prober``: the record's schema lives in
+:mod:`storage.tables` and the service fills it.
+"""
+
+from storage.engine import create_schema, database_url, make_engine
+from storage.tables import RECORD_FIELDS, ProbeResult
+from storage.writer import ResultWriter
+
+__all__ = [
+    "RECORD_FIELDS",
+    "ProbeResult",
+    "ResultWriter",
+    "create_schema",
+    "database_url",
+    "make_engine",
+]

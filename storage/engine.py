@@ -1,0 +1,72 @@
+"""Database engines: SQLite (WAL) by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlmodel import SQLModel
+
+__all__ = ["create_schema", "database_url", "make_engine"]
+
+log = logging.getLogger(__name__)
+
+_PG_CONNECT_TIMEOUT_S = 5
+
+
+def database_url(value: str) -> str:
+    """A SQLAlchemy URL from what a user typed: a URL or a SQLite file path.
+
+    ``postgresql://`` URLs get the psycopg (version 3) driver prober ships.
+    """
+    if "://" not in value:
+        return f"sqlite:///{value}"
+    if value.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + value.split("://", 1)[1]
+    return value
+
+
+def make_engine(value: str) -> Engine:
+    """An engine for ``value``; raises ``ValueError`` naming a bad URL."""
+    url = database_url(value)
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ValueError(f"not a database URL: {value!r}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
+        )
+    raise ValueError(f"unsupported database {parsed.get_backend_name()!r} in {value!r}")
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(
+        url, connect_args={"timeout": 30, "check_same_thread": False}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets the API read while the writer writes; NORMAL sync is safe
+        # with WAL and avoids an fsync per batch.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table that does not exist yet."""
+    from storage import tables  # noqa: F401  (registers the tables)
+
+    SQLModel.metadata.create_all(engine)

@@ -1,0 +1,307 @@
+"""The batched writer: rows go to SQL from a thread, never from the event loop.
+
+Producers call :meth:`ResultWriter.submit`, which only appends to a queue and
+never blocks. A single thread drains the queue, writes rows in batches, and
+handles the database going away:
+
+* while the database is unreachable, rows wait in memory up to
+  ``max_pending``; beyond that the oldest are appended to a spill file
+  (JSON lines), so memory stays bounded and nothing is dropped;
+* when the database returns, the spill file is replayed first, then the
+  waiting rows, in order;
+* every row carries a unique ``uid`` and inserts skip rows already present,
+  so a replay after a crash cannot write a row twice;
+* a row the database rejects for its content (not for being away) is logged
+  and kept in a ``.rejected`` file beside the spill file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+
+from storage.tables import ProbeResult
+
+__all__ = ["ResultWriter"]
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class ResultWriter:
+    """Writes result rows in batches from its own thread."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        spill_path: str | Path,
+        *,
+        table: Table | None = None,
+        batch_size: int = 500,
+        flush_interval_s: float = 0.25,
+        max_pending: int = 10_000,
+        retry_interval_s: float = 2.0,
+    ) -> None:
+        self._engine = engine
+        self._table: Table = table if table is not None else _results_table()
+        self._spill = Path(spill_path)
+        self._batch_size = batch_size
+        self._flush_interval_s = flush_interval_s
+        self._max_pending = max_pending
+        self._retry_interval_s = retry_interval_s
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._pending: deque[dict[str, Any]] = deque()
+        self._thread: threading.Thread | None = None
+        self._retry_at = 0.0
+        self._flushed = threading.Condition()
+        self._submitted = 0
+        self.healthy = True
+        self.written_total = 0
+        self.spilled_total = 0
+        self.rejected_total = 0
+
+    @property
+    def queue_depth(self) -> int:
+        """Rows accepted but not yet in the database (spilled rows excluded)."""
+        return self._queue.qsize() + len(self._pending)
+
+    @property
+    def spill_rows(self) -> int:
+        return _count_lines(self._spill)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name="result-writer", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, row: dict[str, Any]) -> None:
+        """Queue one row; never blocks."""
+        self._submitted += 1
+        self._queue.put(row)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every submitted row is written or spilled."""
+        deadline = time.monotonic() + timeout_s
+        with self._flushed:
+            while self.queue_depth and self.healthy:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._flushed.wait(min(remaining, 0.1))
+        return self.queue_depth == 0
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Write what can be written within ``timeout_s``; spill the rest."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout_s)
+        if self._thread.is_alive():
+            log.error("result writer did not finish within %.0f s", timeout_s)
+        self._thread = None
+
+    def _run(self) -> None:
+        self._replay_spill()
+        stopping = False
+        while not stopping:
+            stopping = self._take_batch()
+            self._write_pending()
+            self._bound_memory()
+            with self._flushed:
+                self._flushed.notify_all()
+        self._finish()
+
+    def _take_batch(self) -> bool:
+        """Move queued rows to the pending list; True when asked to stop."""
+        try:
+            item = self._queue.get(timeout=self._flush_interval_s)
+        except queue.Empty:
+            return False
+        while item is not _STOP:
+            self._pending.append(item)
+            if len(self._pending) >= self._batch_size * 4:
+                return False
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+        return True
+
+    def _write_pending(self) -> None:
+        if not self._pending:
+            return
+        if not self.healthy and time.monotonic() < self._retry_at:
+            return
+        if not self.healthy and not self._replay_spill():
+            return
+        while self._pending:
+            batch = [
+                self._pending[i]
+                for i in range(min(self._batch_size, len(self._pending)))
+            ]
+            if not self._insert(batch):
+                return
+            for _ in batch:
+                self._pending.popleft()
+
+    def _insert(self, rows: list[dict[str, Any]]) -> bool:
+        """Insert ``rows``; False when the database is away."""
+        try:
+            self._insert_all(rows)
+        except (OperationalError, DBAPIError) as exc:
+            if not _is_data_error(exc):
+                self._mark_unhealthy(exc)
+                return False
+            self._insert_one_by_one(rows)
+        except SQLAlchemyError as exc:
+            log.error("database error writing %d rows: %s", len(rows), exc)
+            self._insert_one_by_one(rows)
+        self._mark_healthy()
+        self.written_total += len(rows)
+        return True
+
+    def _insert_all(self, rows: list[dict[str, Any]]) -> None:
+        statement = _insert_ignoring_duplicates(self._engine, self._table)
+        with self._engine.begin() as connection:
+            connection.execute(statement, rows)
+
+    def _insert_one_by_one(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            try:
+                self._insert_all([row])
+            except SQLAlchemyError as exc:
+                self.rejected_total += 1
+                log.error("database rejected row %s: %s", row.get("uid"), exc)
+                _append_lines(self._spill.with_suffix(".rejected"), [row])
+
+    def _mark_unhealthy(self, exc: Exception) -> None:
+        if self.healthy:
+            log.error(
+                "database unreachable, holding rows (%d waiting): %s",
+                self.queue_depth,
+                str(exc).splitlines()[0],
+            )
+        self.healthy = False
+        self._retry_at = time.monotonic() + self._retry_interval_s
+
+    def _mark_healthy(self) -> None:
+        if not self.healthy:
+            log.info("database reachable again")
+        self.healthy = True
+
+    def _bound_memory(self) -> None:
+        excess = len(self._pending) - self._max_pending
+        if excess <= 0:
+            return
+        rows = [self._pending.popleft() for _ in range(excess)]
+        _append_lines(self._spill, rows)
+        self.spilled_total += len(rows)
+        log.warning("spilled %d rows to %s", len(rows), self._spill)
+
+    def _replay_spill(self) -> bool:
+        """Write the spill file's rows; True when none are left.
+
+        Rows are read and written a batch at a time so a large spill file
+        never sits in memory whole. A replay cut short starts again from the
+        top next time; rows already written are skipped by their ``uid``.
+        """
+        if not self._spill.exists():
+            return True
+        log.info("replaying spilled rows from %s", self._spill)
+        for batch in _read_batches(self._spill, self._batch_size):
+            if not self._insert(batch):
+                return False
+        self._spill.unlink()
+        return True
+
+    def _finish(self) -> None:
+        """On stop: anything the database did not take goes to the spill file."""
+        self._write_pending()
+        if self._pending:
+            _append_lines(self._spill, list(self._pending))
+            self.spilled_total += len(self._pending)
+            log.warning(
+                "database unavailable at shutdown: %d rows kept in %s",
+                len(self._pending),
+                self._spill,
+            )
+            self._pending.clear()
+        with self._flushed:
+            self._flushed.notify_all()
+
+
+def _results_table() -> Table:
+    table: Table = ProbeResult.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def _insert_ignoring_duplicates(engine: Engine, table: Table) -> Any:
+    if engine.dialect.name == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["uid"])
+    if engine.dialect.name == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["uid"])
+    return table.insert()
+
+
+def _is_data_error(exc: DBAPIError) -> bool:
+    """True when the database is up but refuses the rows themselves."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return False
+    return not exc.connection_invalidated
+
+
+def _append_lines(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, default=_json_default) + "\n")
+        handle.flush()
+
+
+def _read_batches(path: Path, size: int) -> Iterable[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                log.error("%s:%d: unreadable spilled row skipped", path, number)
+                continue
+            if isinstance(row.get("started_at"), str):
+                row["started_at"] = datetime.fromisoformat(row["started_at"])
+            batch.append(row)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for _ in handle)
+    except FileNotFoundError:
+        return 0
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in a spill file")
