@@ -66,6 +66,7 @@ class ResultWriter:
         self._pending: deque[dict[str, Any]] = deque()
         self._thread: threading.Thread | None = None
         self._retry_at = 0.0
+        self._spill_waiting = self._spill.exists()
         self._flushed = threading.Condition()
         self._submitted = 0
         self.healthy = True
@@ -94,15 +95,16 @@ class ResultWriter:
         self._queue.put(row)
 
     def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every submitted row is written or spilled."""
+        """Wait until every submitted row is in the database; False if some
+        are still waiting or spilled when ``timeout_s`` runs out."""
         deadline = time.monotonic() + timeout_s
         with self._flushed:
-            while self.queue_depth and self.healthy:
+            while self.queue_depth or self._spill_waiting:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._flushed.wait(min(remaining, 0.1))
-        return self.queue_depth == 0
+        return True
 
     def close(self, timeout_s: float = 10.0) -> None:
         """Write what can be written within ``timeout_s``; spill the rest."""
@@ -115,7 +117,6 @@ class ResultWriter:
         self._thread = None
 
     def _run(self) -> None:
-        self._replay_spill()
         stopping = False
         while not stopping:
             stopping = self._take_batch()
@@ -142,11 +143,9 @@ class ResultWriter:
         return True
 
     def _write_pending(self) -> None:
-        if not self._pending:
-            return
         if not self.healthy and time.monotonic() < self._retry_at:
             return
-        if not self.healthy and not self._replay_spill():
+        if self._spill_waiting and not self._replay_spill():
             return
         while self._pending:
             batch = [
@@ -209,6 +208,7 @@ class ResultWriter:
             return
         rows = [self._pending.popleft() for _ in range(excess)]
         _append_lines(self._spill, rows)
+        self._spill_waiting = True
         self.spilled_total += len(rows)
         log.warning("spilled %d rows to %s", len(rows), self._spill)
 
@@ -220,12 +220,14 @@ class ResultWriter:
         top next time; rows already written are skipped by their ``uid``.
         """
         if not self._spill.exists():
+            self._spill_waiting = False
             return True
         log.info("replaying spilled rows from %s", self._spill)
         for batch in _read_batches(self._spill, self._batch_size):
             if not self._insert(batch):
                 return False
         self._spill.unlink()
+        self._spill_waiting = False
         return True
 
     def _finish(self) -> None:
@@ -233,6 +235,7 @@ class ResultWriter:
         self._write_pending()
         if self._pending:
             _append_lines(self._spill, list(self._pending))
+            self._spill_waiting = True
             self.spilled_total += len(self._pending)
             log.warning(
                 "database unavailable at shutdown: %d rows kept in %s",
