@@ -71,6 +71,11 @@ _config_option = click.option(
 @click.option("--listen", help="HOST:PORT for /metrics [default: 127.0.0.1:9464].")
 @click.option("--provider", help="Send every model to this provider.")
 @click.option("--vantage", help="Name of where this prober runs [default: local].")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    help="Seconds to let probes in flight finish on stop [default: 30].",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run(
     config_path: str | None,
@@ -78,6 +83,7 @@ def run(
     listen: str | None,
     provider: str | None,
     vantage: str | None,
+    grace: float | None,
     verbose: bool,
 ) -> None:
     """Probe the catalog on its schedule until stopped (Ctrl-C or SIGTERM)."""
@@ -92,6 +98,7 @@ def run(
         database=database or settings.database,
         listen=listen or settings.listen,
         vantage=vantage or settings.vantage,
+        drain_grace_s=settings.drain_grace_s if grace is None else grace,
     )
     parse_listen(options.listen)
     asyncio.run(Service(catalog, options).run())

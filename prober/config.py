@@ -95,6 +95,7 @@ class ServiceConfig(_Strict):
     database: str = "sqlite:///prober.db"
     listen: str = "127.0.0.1:9464"
     vantage: str = Field("local", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    drain_grace_s: float = Field(30.0, ge=0)
 
 
 class Config(_Strict):

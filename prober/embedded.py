@@ -4,8 +4,11 @@ provider is configured, so `prober run` works offline out of the box."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import logging
 import re
+import signal
 import sys
 from pathlib import Path
 
@@ -19,6 +22,7 @@ log = logging.getLogger(__name__)
 _LISTENING = re.compile(r"listening on (http://\S+)")
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 5.0
+_PR_SET_PDEATHSIG = 1
 
 
 class EmbeddedSimulator:
@@ -45,8 +49,14 @@ class EmbeddedSimulator:
             command += ["--profiles", str(self._profiles)]
         if self._seed is not None:
             command += ["--seed", str(self._seed)]
+        # Its own session: Ctrl-C in a terminal reaches the whole process
+        # group, and the simulator must outlive prober's draining of probes
+        # in flight. It still dies with prober (see _die_with_parent).
         self._process = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE
+            *command,
+            stdout=asyncio.subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         try:
             line = await asyncio.wait_for(
@@ -78,6 +88,16 @@ class EmbeddedSimulator:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to send the child SIGTERM when prober exits, however it
+    exits (SIGKILL included); elsewhere the child is stopped by :meth:`stop`."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 async def attach_simulator(

@@ -65,6 +65,13 @@ class ProbeScheduler:
         self._scheduler.start()
         log.info("scheduler started with %d jobs", self.job_count)
 
+    def pause(self) -> None:
+        """Start no new runs; runs already going carry on."""
+        if self._scheduler.running:
+            self._scheduler.pause()
+
     def shutdown(self) -> None:
+        """Stop the scheduler. Its executor cancels runs still going, so
+        drain them first (:meth:`pause`, then wait)."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)

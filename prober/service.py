@@ -64,6 +64,7 @@ class Service:
         self._runner: Runner | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
         self._model_ok: dict[str, bool] = {}
+        self._stopped = False
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set or SIGINT/SIGTERM arrives."""
@@ -74,7 +75,10 @@ class Service:
         try:
             await self.start()
             await stop.wait()
-            log.info("stopping")
+            log.info("stopping; a second signal cuts probes in flight")
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self._cut_inflight)
+            await self.stop()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
@@ -87,9 +91,15 @@ class Service:
         await self._start_probing()
 
     async def stop(self) -> None:
+        """Drain, flush and close everything; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._scheduler is not None:
+            self._scheduler.pause()
+        await self._drain()
         if self._scheduler is not None:
             self._scheduler.shutdown()
-        await self._drain()
         if self._client is not None:
             await self._client.close()
         if self._writer is not None:
@@ -161,9 +171,12 @@ class Service:
         self._inflight.add(task)
         try:
             run = await self._runner.run(model, probe)
-            self._record(run)
+        except asyncio.CancelledError:
+            log.info("%s %s cut short at shutdown", probe, model)
+            return
         finally:
             self._inflight.discard(task)
+        self._record(run)
 
     def _record(self, run: ProbeRun) -> None:
         record = run.record
@@ -193,6 +206,10 @@ class Service:
                 record["error_type"],
                 record["error_message"],
             )
+
+    def _cut_inflight(self) -> None:
+        for task in self._inflight:
+            task.cancel()
 
     async def _drain(self) -> None:
         if not self._inflight:

@@ -19,6 +19,9 @@ CATALOG = {
 }  # fmt: skip
 
 
+RUN_OPTIONS = ("--listen", "127.0.0.1:0", "--grace", "2")
+
+
 def _models_with_rows(database: Path) -> set[str]:
     if not database.exists():
         return set()
@@ -38,11 +41,10 @@ def test_run_probes_all_ten_models_and_stops_cleanly(tmp_path: Path) -> None:
             "-m",
             "prober",
             "run",
+            *RUN_OPTIONS,
             "--database",
             str(database),
-            "--listen",
-            "127.0.0.1:0",
-        ],  # fmt: skip
+        ],
         cwd=tmp_path,
         stderr=subprocess.PIPE,
         text=True,
@@ -80,6 +82,7 @@ def test_run_probes_all_ten_models_and_stops_cleanly(tmp_path: Path) -> None:
         process.send_signal(signal.SIGTERM)
         code = process.wait(30)
         reader.join(5)
+        process.stderr.close()  # type: ignore[union-attr]
     text = "".join(log)
     assert code == 0, text
     assert "stopped" in text
