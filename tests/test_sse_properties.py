@@ -114,7 +114,10 @@ def test_whatwg_examples() -> None:
     # The examples of the HTML standard's event-stream section.
     stream = b"data: YHOO\ndata: +2\ndata: 10\n\n"
     assert _decode([stream]) == [("YHOO\n+2\n10", "message", None)]
-    stream = b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n"
+    stream = (
+        b": test stream\n\ndata: first event\nid: 1\n\n"
+        b"data:second event\nid\n\ndata:  third event\n\n"
+    )
     assert _decode([stream]) == [
         ("first event", "message", "1"),
         ("second event", "message", ""),
