@@ -65,6 +65,12 @@ class ProbeResult(SQLModel, table=True):
     system_fingerprint: str | None = Field(default=None, max_length=200)
     cost_usd: float | None = None
     quality: float | None = None
+    grade_correctness: float | None = None
+    grade_code_quality: float | None = None
+    grade_documentation: float | None = None
+    grade_edge_cases: float | None = None
+    grade_method: str | None = Field(default=None, max_length=16)
+    grade_failed_checks: str | None = Field(default=None, max_length=2000)
     retry_after_s: float | None = None
     dns_s: float | None = None
     connect_s: float | None = None
