@@ -11,14 +11,39 @@ from prober.measurement import Measurement
 from prober.runner import Runner
 from storage import RECORD_FIELDS
 
-DESIGN_FIELDS = (
-    "started_at model provider probe vantage ok error_type status_code "
-    "error_message ttft_s ttfa_s e2e_s itl_s chunk_gap_p50_s chunk_gap_p95_s "
-    "chunk_gap_max_s input_tokens cached_input_tokens output_tokens "
-    "reasoning_tokens tokens_source output_tokens_per_s finish_reason "
-    "response_model system_fingerprint cost_usd quality retry_after_s "
-    "context_tokens needle_depth needle_found"
-).split()
+DESIGN_FIELDS = [
+    "started_at",
+    "model",
+    "provider",
+    "probe",
+    "vantage",
+    "ok",
+    "error_type",
+    "status_code",
+    "error_message",
+    "ttft_s",
+    "ttfa_s",
+    "e2e_s",
+    "itl_s",
+    "chunk_gap_p50_s",
+    "chunk_gap_p95_s",
+    "chunk_gap_max_s",
+    "input_tokens",
+    "cached_input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "tokens_source",
+    "output_tokens_per_s",
+    "finish_reason",
+    "response_model",
+    "system_fingerprint",
+    "cost_usd",
+    "quality",
+    "retry_after_s",
+    "context_tokens",
+    "needle_depth",
+    "needle_found",
+]
 
 
 def test_table_holds_every_design_field() -> None:
