@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 MARK = "@@prober "
 # V8 aborts cleanly at this heap size, well inside the address-space limit.
 _NODE_HEAP_MB = 384
+# Node with the TypeScript compiler loaded needs over 1 GiB of address space
+# for a 30 MB heap; 8x the memory limit leaves room and still bounds it.
+_NODE_ADDRESS_SPACE_FACTOR = 8
 
 
 @dataclass(frozen=True)
@@ -97,9 +100,14 @@ class Executor:
             env["NODE_PATH"] = str(modules)
         job = Job(
             argv=(node, f"--max-old-space-size={_NODE_HEAP_MB}", harness, *args),
-            files={**files, harness: _harness_text(harness)},
+            files={
+                **files,
+                harness: _harness_text(harness),
+                "common.js": _harness_text("common.js"),
+            },
             read_only=read_only,
             env=env,
+            address_space_factor=_NODE_ADDRESS_SPACE_FACTOR,
         )
         return self._run(job)
 

@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from prober.grading.dijkstra import grade_dijkstra
 from prober.grading.execute import Executor
 from prober.grading.flatten import grade_flatten
 from prober.grading.result import Grade
@@ -23,6 +24,7 @@ Grader = Callable[[str, Executor], Scorecard]
 
 GRADERS: dict[str, Grader] = {
     "flatten": grade_flatten,
+    "dijkstra": grade_dijkstra,
 }
 TASKS = tuple(GRADERS)
 

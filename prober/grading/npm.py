@@ -8,7 +8,7 @@ lets Express answers start. Both are pinned in ``node/package.json`` and
 the old one instead of over it. Nothing is installed while grading: without
 the packages, TypeScript and Express answers are graded statically.
 
-Run ``python -m prober.grading.npm`` (or the CLI's setup step, which calls
+Run ``python -m prober.grading`` (or the CLI's setup step, which calls
 :func:`install_node_packages`) once per host and in CI.
 """
 
@@ -19,7 +19,6 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -128,17 +127,3 @@ def _open_up(target: Path) -> None:
             path = Path(root, name)
             if not path.is_symlink():
                 path.chmod(path.stat().st_mode | 0o444)
-
-
-def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        install_node_packages()
-    except NodeSetupError as exc:
-        logger.error("%s", exc)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

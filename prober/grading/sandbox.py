@@ -94,6 +94,9 @@ class Job:
     files: Mapping[str, str] = field(default_factory=dict)
     read_only: tuple[Path, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    # V8 reserves far more address space than it touches; Node runs get a
+    # larger RLIMIT_AS, while RLIMIT_DATA still holds them to the limit.
+    address_space_factor: int = 1
 
 
 @dataclass(frozen=True)
@@ -163,22 +166,23 @@ def _command(
     isolation: Isolation,
     launcher: str,
 ) -> list[str]:
-    limits = json.dumps(_limits(settings))
+    limits = json.dumps(_limits(settings, job.address_space_factor))
     inner = list(job.argv)
     if isolation is Isolation.BWRAP:
         inner = _bwrap_argv(job, workdir) + inner
     return [launcher, "-I", "-S", "-c", _LAUNCHER, limits, *inner]
 
 
-def _limits(settings: GradingSettings) -> dict[str, tuple[int, int]]:
+def _limits(settings: GradingSettings, factor: int) -> dict[str, tuple[int, int]]:
     memory = settings.memory_limit_bytes
+    address_space = memory * factor
     processes = settings.max_processes
     if not runtimes.switches_user():
         # The limit counts every task of this user, the caller's included.
         processes += _tasks_of_user(os.getuid())
     return {
         "RLIMIT_CPU": (settings.cpu_limit_s, settings.cpu_limit_s + 1),
-        "RLIMIT_AS": (memory, memory),
+        "RLIMIT_AS": (address_space, address_space),
         "RLIMIT_DATA": (memory, memory),
         "RLIMIT_FSIZE": (settings.max_file_bytes, settings.max_file_bytes),
         "RLIMIT_NPROC": (processes, processes),
