@@ -65,7 +65,7 @@ def grade_dijkstra(answer: str, executor: Executor) -> Scorecard:
         {"answer.ts": code, "meta.json": json.dumps(meta)},
         "answer.ts",
         "meta.json",
-        packages=True,
+        packages="required",
     )
     if report.ran and report.passed("typescript"):
         card.executed()

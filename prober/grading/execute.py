@@ -84,20 +84,22 @@ class Executor:
         harness: str,
         files: Mapping[str, str],
         *args: str,
-        packages: bool = False,
+        packages: str = "none",
     ) -> Report:
+        """Run a Node harness; ``packages`` is ``none``, ``optional`` (put the
+        npm packages on NODE_PATH when installed) or ``required``."""
         refusal = self._refusal()
         node = runtimes.node_executable(self.settings)
         if refusal or node is None:
             return Report(unavailable=refusal or "node not found")
         read_only = _prefixes(node)
         env: dict[str, str] = {}
-        if packages:
-            modules = npm.installed_modules(self.settings)
-            if modules is None or not runtimes.reachable(modules):
-                return Report(unavailable="npm packages not installed")
+        modules = npm.installed_modules(self.settings) if packages != "none" else None
+        if modules is not None and runtimes.reachable(modules):
             read_only += (modules,)
             env["NODE_PATH"] = str(modules)
+        elif packages == "required":
+            return Report(unavailable="npm packages not installed")
         job = Job(
             argv=(node, f"--max-old-space-size={_NODE_HEAP_MB}", harness, *args),
             files={

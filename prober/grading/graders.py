@@ -14,6 +14,7 @@ from collections.abc import Callable
 from prober.grading.dijkstra import grade_dijkstra
 from prober.grading.execute import Executor
 from prober.grading.flatten import grade_flatten
+from prober.grading.race import grade_race
 from prober.grading.result import Grade
 from prober.grading.scorecard import Scorecard
 from prober.grading.settings import GradingSettings
@@ -24,6 +25,7 @@ Grader = Callable[[str, Executor], Scorecard]
 
 GRADERS: dict[str, Grader] = {
     "flatten": grade_flatten,
+    "race-condition": grade_race,
     "dijkstra": grade_dijkstra,
 }
 TASKS = tuple(GRADERS)
