@@ -13,9 +13,11 @@ from collections.abc import Callable
 
 from prober.grading.dijkstra import grade_dijkstra
 from prober.grading.execute import Executor
+from prober.grading.express import grade_express
 from prober.grading.flatten import grade_flatten
 from prober.grading.race import grade_race
 from prober.grading.result import Grade
+from prober.grading.review import grade_review
 from prober.grading.scorecard import Scorecard
 from prober.grading.settings import GradingSettings
 
@@ -27,6 +29,8 @@ GRADERS: dict[str, Grader] = {
     "flatten": grade_flatten,
     "race-condition": grade_race,
     "dijkstra": grade_dijkstra,
+    "code-review": grade_review,
+    "express-endpoint": grade_express,
 }
 TASKS = tuple(GRADERS)
 
