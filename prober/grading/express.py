@@ -62,7 +62,8 @@ def grade_express(answer: str, executor: Executor) -> Scorecard:
         card.executed()
         _score_executed(card, report)
     else:
-        card.note(f"static checks only: {missing or report.unavailable}")
+        reason = missing.splitlines()[0] if missing else report.unavailable
+        card.note(f"static checks only: {reason}")
         _score_static(card, code)
     _score_code_quality(card, code)
     _score_documentation(card, code, answer)

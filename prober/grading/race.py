@@ -48,6 +48,7 @@ def grade_race(answer: str, executor: Executor) -> Scorecard:
     if found is None:
         card.note("no fixed JavaScript found in the answer")
         _score_absent(card)
+        _score_documentation(card, "", explanation)
         return card
     block, code = found
     report = _run(executor, code, block.language)

@@ -5,9 +5,10 @@ problems the answer must find: SQL built by string concatenation, missing
 input validation, a password and an admin token compared in non-constant
 time, and session tokens from ``math/rand`` seeded with the clock. Each is
 worth a point for being named and another for a fix (in prose or code).
-Bonus finds count as edge cases: plain-text passwords, the unlocked sessions
-map, rows never closed, internal errors sent to clients, ignored errors and
-a transfer that never checks the account belongs to the caller.
+Bonus finds count as edge cases, three of them for full marks: plain-text
+passwords, the unlocked sessions map, rows never closed, internal errors sent
+to clients, ignored errors, a transfer that never checks the account belongs
+to the caller, cookie flags and expiry, an empty admin token.
 
 There is nothing to run: no Go toolchain is assumed, and the answer is prose
 with code fragments. Every grade here is ``static``.
@@ -126,6 +127,7 @@ _BONUS = (
         0.5,
     ),
 )
+_BONUS_FOR_FULL = 3.0
 _FUNCTIONS = (
     "login",
     "searchUsers",
@@ -149,11 +151,23 @@ def grade_review(answer: str, executor: Executor) -> Scorecard:
             Part.CORRECTNESS, f"names-{name}", static.mentions(answer, *named), 1.5
         )
         card.check(Part.CORRECTNESS, f"fixes-{name}", static.mentions(answer, *fixed))
-    for name, patterns, weight in _BONUS:
-        card.check(Part.EDGE_CASES, name, static.mentions(answer, *patterns), weight)
+    _score_bonus_finds(card, answer, go_code)
     _score_fix_code(card, go_code)
     _score_documentation(card, answer)
     return card
+
+
+def _score_bonus_finds(card: Scorecard, answer: str, go_code: str) -> None:
+    """Three bonus finds earn the part in full; each is also recorded on its
+    own, with no weight, so the record shows which were missed."""
+    found = 0.0
+    for name, patterns, weight in _BONUS:
+        hit = static.mentions(answer, *patterns)
+        card.check(Part.EDGE_CASES, name, hit, weight=0.0)
+        found += weight * hit
+    card.check(Part.EDGE_CASES, "bonus-finds", min(1.0, found / _BONUS_FOR_FULL), 2.0)
+    handles = "if err != nil" in go_code
+    card.check(Part.EDGE_CASES, "fix-handles-errors", handles, weight=0.5)
 
 
 def _score_fix_code(card: Scorecard, go_code: str) -> None:
