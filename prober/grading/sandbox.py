@@ -17,8 +17,10 @@ count. RLIMIT_NPROC counts every task of a real user id, which is why a root
 prober gives each run its own id: otherwise the limit would count all of
 root's processes and bind nothing. The environment is replaced by a minimal
 PATH, LANG and HOME, so no API key or other secret of the parent is visible.
-When the wall timeout expires the process group is killed, and without a PID
-namespace every process left under the run's user id is swept as well.
+When the wall timeout expires the process group is killed, and every process
+left under the run's user id is swept as well (without a PID namespace a
+process can leave the group with setsid; with one, the namespace's teardown
+after its init dies is asynchronous).
 
 A run's result is data with a closed set of outcomes; nothing here raises for
 anything the code under test does.
@@ -244,7 +246,7 @@ def _execute(
             return RunResult(RunOutcome.UNAVAILABLE, None, "", "", 0.0, None, reason)
         timed_out = _wait(process, settings.wall_timeout_s)
         duration = time.perf_counter() - started
-        if uid is not None and isolation is Isolation.RLIMITS:
+        if uid is not None:
             _sweep(uid, argv[0])
         outcome = _outcome(process.returncode, timed_out, isolation)
         return RunResult(
