@@ -139,9 +139,8 @@ def _score_absent(card: Scorecard) -> None:
 
 
 def _score_code_quality(card: Scorecard, code: str) -> None:
-    uses_await = static.mentions(code, r"\basync\b") and static.mentions(
-        code, r"\bawait\b"
-    )
+    # Top-level await in a module needs no async keyword.
+    uses_await = static.mentions(code, r"\bawait\b")
     card.check(Part.CODE_QUALITY, "async-await", uses_await, weight=1.5)
     card.check(Part.EDGE_CASES, "try-catch", static.mentions(code, r"\btry\s*\{"))
     card.check(Part.CODE_QUALITY, "no-var", not re.search(r"\bvar\s", code), 0.5)

@@ -7,6 +7,10 @@ when the host lacks them; `python -m prober.grading` installs the packages.
 from __future__ import annotations
 
 import shutil
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +50,17 @@ def packages_ready(node_ready: None) -> None:
 def bwrap_ready(settings: GradingSettings) -> None:
     if sandbox.isolation_available(settings) is not Isolation.BWRAP:
         pytest.skip("bubblewrap is missing or cannot create namespaces here")
+
+
+BANKS = Path(__file__).resolve().parents[2] / "simulator" / "data" / "answers"
+
+
+def read_bank(task: str) -> list[dict[str, Any]]:
+    with (BANKS / f"{task}.toml").open("rb") as stream:
+        return tomllib.load(stream)["answers"]
+
+
+@pytest.fixture(scope="session")
+def bank() -> Callable[[str], list[dict[str, Any]]]:
+    """The simulator's answer bank of a task, as a list of tables."""
+    return read_bank
