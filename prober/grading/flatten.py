@@ -86,7 +86,8 @@ def find_candidate(answer: str) -> Candidate | None:
     """The first Python block defining the best-named flatten function."""
     best: Candidate | None = None
     best_rank = 0
-    blocks = extract.code_blocks(answer) or [_unfenced(answer)]
+    blocks: list[extract.CodeBlock | None] = list(extract.code_blocks(answer))
+    blocks = blocks or [_unfenced(answer)]
     for block in blocks:
         if block is None or block.language not in ("python", ""):
             continue

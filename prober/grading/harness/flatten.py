@@ -77,7 +77,7 @@ def short(value):
 
 
 def deep(depth):
-    nested = [1]
+    nested: list = [1]
     for _ in range(depth):
         nested = [nested, 2]
     return nested, [1] + [2] * depth
