@@ -7,7 +7,6 @@ import re
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]+")
 _C_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
-_HASH_COMMENT = re.compile(r"(?m)^\s*#[^\n]*|\s#\s[^\n]*")
 _COMPLEXITY = re.compile(r"\bO\s*\(\s*[^)]{1,20}\)|time complexity|linear time", re.I)
 
 MAX_ANSWER_CHARS = 200_000
@@ -39,10 +38,6 @@ def code_lines(code: str) -> int:
 def c_comments(code: str) -> list[str]:
     """Comments of C-family code: JavaScript, TypeScript, Go."""
     return _C_COMMENT.findall(_without_strings(code))
-
-
-def hash_comments(code: str) -> list[str]:
-    return [c.strip() for c in _HASH_COMMENT.findall(code)]
 
 
 def comment_ratio(comments: list[str], code: str) -> float:
