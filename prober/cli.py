@@ -17,6 +17,7 @@ from rich.table import Table
 from prober.catalog import Catalog, build_catalog
 from prober.config import Config, load_config
 from prober.exceptions import ProberError
+from prober.grader import grading_pool
 from prober.runner import ProbeRun
 
 __all__ = ["main"]
@@ -101,7 +102,7 @@ def run(
         drain_grace_s=settings.drain_grace_s if grace is None else grace,
     )
     parse_listen(options.listen)
-    asyncio.run(Service(catalog, options).run())
+    asyncio.run(Service(catalog, options, grading_pool(config.grading)).run())
 
 
 @main.command()
@@ -142,8 +143,14 @@ def once(
         )
     selection = _selection(catalog, models, probes)
 
-    with _ProgressBar(len(selection), quiet=as_json) as advance:
-        runs = asyncio.run(run_once(catalog, selection, config.prober.vantage, advance))
+    grading = grading_pool(config.grading)
+    try:
+        with _ProgressBar(len(selection), quiet=as_json) as advance:
+            runs = asyncio.run(
+                run_once(catalog, selection, config.prober.vantage, advance, grading)
+            )
+    finally:
+        grading.close()
     if not no_store:
         _store(runs, database or config.prober.database)
     if as_json:
@@ -235,7 +242,7 @@ def _results_table(runs: list[ProbeRun]) -> Table:
         table.add_column(
             name, justify="left" if name in ("model", "probe") else "right"
         )
-    for name in ("ITL ms", "tok/s", "out tok", "cost $"):
+    for name in ("ITL ms", "tok/s", "out tok", "quality", "cost $"):
         table.add_column(name, justify="right")
     for run in runs:
         r = run.record
@@ -252,6 +259,7 @@ def _results_table(runs: list[ProbeRun]) -> Table:
             if r["output_tokens_per_s"] is None
             else f"{r['output_tokens_per_s']:.0f}",
             "-" if r["output_tokens"] is None else str(r["output_tokens"]),
+            "-" if r["quality"] is None else f"{r['quality']:.1f}",
             "-" if r["cost_usd"] is None else f"{r['cost_usd']:.6f}",
         )
     return table
@@ -267,4 +275,65 @@ def simulate(host: str, port: int, profiles: str | None, seed: int | None) -> No
     import simulator
 
     _setup_logging(False)
-    simulator.run_server(host, port, profiles, seed)
+    simulator.run_server(host, port, profiles, seed, on_listening=_listening)
+
+
+def _listening(url: str) -> None:
+    click.echo(f"listening on {url}")
+
+
+@main.command()
+@_config_option
+@click.option("--task", required=True, help="Task the answer was written for.")
+@click.option(
+    "--answer-file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, allow_dash=True),
+    help="The model's full answer (Markdown as it came); - for stdin.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the grade as JSON.")
+def grade(config_path: str | None, task: str, answer_file: str, as_json: bool) -> None:
+    """Grade one answer the way probes are graded, and explain the score."""
+    from prober.grader import grading_settings
+    from prober.grading import TASKS
+    from prober.grading import grade as grade_answer
+
+    if task not in TASKS:
+        raise click.BadParameter(
+            f"unknown task {task!r}; known: {', '.join(TASKS)}", param_hint="--task"
+        )
+    config = load_config(config_path)
+    with click.open_file(answer_file, encoding="utf-8", errors="replace") as handle:
+        answer = handle.read()
+    result = grade_answer(task, answer, grading_settings(config.grading))
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+        return
+    Console().print(_grade_table(result))
+
+
+def _grade_table(result: Any) -> Table:
+    table = Table(title=f"{result.task}: quality {result.quality:.1f} / 10")
+    table.add_column("part")
+    table.add_column("score", justify="right")
+    for name in ("correctness", "code_quality", "documentation", "edge_cases"):
+        table.add_row(name.replace("_", " "), f"{getattr(result, name):.1f}")
+    table.caption = (
+        f"method: {result.method}; failed checks: "
+        + (", ".join(result.failed_checks) or "none")
+        + "".join(f"\nnote: {note}" for note in result.notes)
+    )
+    return table
+
+
+@main.command()
+def setup() -> None:
+    """Install the npm packages (TypeScript, Express) used to run JavaScript
+    and TypeScript answers. Without them those answers are graded statically."""
+    from prober.grading import NodeSetupError, install_node_packages
+
+    _setup_logging(False)
+    try:
+        install_node_packages()
+    except NodeSetupError as exc:
+        raise click.ClickException(str(exc)) from None

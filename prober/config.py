@@ -16,7 +16,7 @@ import copy
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -24,6 +24,7 @@ from prober.exceptions import ConfigError
 
 __all__ = [
     "Config",
+    "GradingConfig",
     "ModelConfig",
     "ProbeConfig",
     "ProviderConfig",
@@ -98,11 +99,27 @@ class ServiceConfig(_Strict):
     drain_grace_s: float = Field(30.0, ge=0)
 
 
+class GradingConfig(_Strict):
+    """How answers are graded; the sandbox's limits are documented in
+    :class:`prober.grading.GradingSettings`, whose fields this mirrors."""
+
+    workers: int = Field(2, ge=1, le=16)
+    execute: bool = True
+    sandbox: Literal["on", "required", "off"] = "on"
+    wall_timeout_s: float = Field(10.0, gt=0)
+    cpu_limit_s: int = Field(8, gt=0)
+    memory_limit_mib: int = Field(1024, ge=64)
+    max_processes: int = Field(64, gt=0)
+    max_file_mib: int = Field(16, ge=1)
+    typecheck: bool = True
+
+
 class Config(_Strict):
     prober: ServiceConfig = ServiceConfig()
     providers: dict[str, ProviderConfig]
     models: dict[str, ModelConfig]
     probes: dict[str, ProbeConfig] = Field(default_factory=dict)
+    grading: GradingConfig = GradingConfig()
 
 
 def load_config(path: str | Path | None = None) -> Config:

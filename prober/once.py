@@ -8,6 +8,7 @@ from collections.abc import Callable
 from prober.catalog import Catalog
 from prober.client import StreamingClient
 from prober.embedded import attach_simulator
+from prober.grader import GradingPool
 from prober.runner import ProbeRun, Runner
 
 __all__ = ["run_once"]
@@ -18,6 +19,7 @@ async def run_once(
     selection: list[tuple[str, str]],
     vantage: str = "local",
     on_result: Callable[[ProbeRun], None] | None = None,
+    grading: GradingPool | None = None,
 ) -> list[ProbeRun]:
     """Run every (model, probe) in ``selection`` once, concurrently within
     each provider's limits; results come back in selection order."""
@@ -25,7 +27,7 @@ async def run_once(
     try:
         catalog.require_keys()
         async with StreamingClient() as client:
-            runner = Runner(catalog, client, vantage)
+            runner = Runner(catalog, client, vantage, grading)
 
             async def one(model: str, probe: str) -> ProbeRun:
                 run = await runner.run(model, probe)

@@ -18,6 +18,8 @@ from typing import Any
 
 from prober.catalog import Catalog, Provider
 from prober.client import ChatRequest, StreamingClient
+from prober.grader import GradingPool
+from prober.grading import Grade
 from prober.measurement import Measurement
 
 __all__ = ["ProbeRun", "Runner"]
@@ -31,6 +33,7 @@ class ProbeRun:
 
     record: dict[str, Any]
     measurement: Measurement
+    grade: Grade | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,11 +63,16 @@ class Runner:
     """Runs probes through one shared :class:`StreamingClient`."""
 
     def __init__(
-        self, catalog: Catalog, client: StreamingClient, vantage: str = "local"
+        self,
+        catalog: Catalog,
+        client: StreamingClient,
+        vantage: str = "local",
+        grading: GradingPool | None = None,
     ) -> None:
         self._catalog = catalog
         self._client = client
         self._vantage = vantage
+        self._grading = grading
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._pacers: dict[str, _Pacer] = {}
 
@@ -92,7 +100,17 @@ class Runner:
             )
 
         record = self._record(model_id, provider.name, probe, started_at, measurement)
-        return ProbeRun(record, measurement)
+        grade = await self._grade(probe, measurement)
+        if grade is not None:
+            _take_grade(record, grade)
+        return ProbeRun(record, measurement, grade)
+
+    async def _grade(self, probe: str, measurement: Measurement) -> Grade | None:
+        if self._grading is None or not self._grading.grades(probe):
+            return None
+        if not measurement.ok:
+            return None
+        return await self._grading.grade(probe, measurement.answer)
 
     def _record(
         self,
@@ -143,3 +161,15 @@ class Runner:
             pacer = _Pacer(provider.requests_per_minute)
             self._pacers[provider.name] = pacer
         return pacer
+
+
+def _take_grade(record: dict[str, Any], grade: Grade) -> None:
+    record.update(
+        quality=grade.quality,
+        grade_correctness=grade.correctness,
+        grade_code_quality=grade.code_quality,
+        grade_documentation=grade.documentation,
+        grade_edge_cases=grade.edge_cases,
+        grade_method=str(grade.method),
+        grade_failed_checks=",".join(grade.failed_checks)[:2000] or None,
+    )

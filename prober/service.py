@@ -21,6 +21,7 @@ from prober.catalog import Catalog
 from prober.client import StreamingClient
 from prober.embedded import EmbeddedSimulator, attach_simulator
 from prober.exceptions import ConfigError
+from prober.grader import GradingPool
 from prober.metrics import ProberMetrics
 from prober.runner import ProbeRun, Runner
 from prober.scheduler import ProbeScheduler
@@ -51,9 +52,15 @@ def parse_listen(value: str, source: str = "--listen") -> tuple[str, int]:
 class Service:
     """Everything `prober run` starts, and stops again in reverse."""
 
-    def __init__(self, catalog: Catalog, options: ServiceOptions) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        options: ServiceOptions,
+        grading: GradingPool | None = None,
+    ) -> None:
         self.catalog = catalog
         self.options = options
+        self._grading = grading
         self.metrics = ProberMetrics()
         self.listen_port: int | None = None
         self._simulator: EmbeddedSimulator | None = None
@@ -102,6 +109,8 @@ class Service:
             self._scheduler.shutdown()
         if self._client is not None:
             await self._client.close()
+        if self._grading is not None:
+            self._grading.close()
         if self._writer is not None:
             await asyncio.to_thread(self._writer.close)
         if self._web is not None:
@@ -147,7 +156,9 @@ class Service:
         self.catalog.require_keys()
         self._client = StreamingClient()
         await self._client.__aenter__()
-        self._runner = Runner(self.catalog, self._client, self.options.vantage)
+        self._runner = Runner(
+            self.catalog, self._client, self.options.vantage, self._grading
+        )
         scheduled = self.catalog.scheduled()
         self.metrics.prepare(
             [(m, self.catalog.models[m].provider, p) for m, p, _ in scheduled],

@@ -1,0 +1,91 @@
+"""Grading probe answers in worker processes.
+
+Grading extracts code, runs static checks and waits on sandboxed runs; the
+checks are CPU work that would hold the interpreter lock and delay the event
+loop timing other requests, so they run in separate processes, never in a
+thread of the measuring process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from prober.config import GradingConfig
+from prober.grading import TASKS, Grade, GradingSettings, SandboxMode, grade
+from prober.grading.settings import MIB
+
+__all__ = ["GradingPool", "grading_pool", "grading_settings"]
+
+log = logging.getLogger(__name__)
+
+
+class GradingPool:
+    """A small pool of grading processes, created on first use."""
+
+    def __init__(
+        self, settings: GradingSettings | None = None, workers: int = 2
+    ) -> None:
+        self._settings = settings or GradingSettings()
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    @staticmethod
+    def grades(probe: str) -> bool:
+        """True when ``probe``'s answers are graded."""
+        return probe in TASKS
+
+    async def grade(self, task: str, answer: str) -> Grade | None:
+        """Grade ``answer``; ``None`` when grading itself failed (logged)."""
+        loop = asyncio.get_running_loop()
+        for attempt in (1, 2):
+            try:
+                return await loop.run_in_executor(
+                    self._executor(), grade, task, answer, self._settings
+                )
+            except BrokenProcessPool:
+                # A worker died (killed from outside, out of memory): start a
+                # fresh pool once rather than lose every later grade.
+                log.warning(
+                    "grading worker died; restarting the pool (try %d)", attempt
+                )
+                self._discard()
+            except Exception:
+                log.exception("grading %s failed", task)
+                return None
+        return None
+
+    def close(self) -> None:
+        self._discard()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+        return self._pool
+
+    def _discard(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def grading_settings(config: GradingConfig) -> GradingSettings:
+    """The grader's settings from the validated ``[grading]`` table."""
+    return GradingSettings(
+        execute=config.execute,
+        sandbox=SandboxMode(config.sandbox),
+        wall_timeout_s=config.wall_timeout_s,
+        cpu_limit_s=config.cpu_limit_s,
+        memory_limit_bytes=config.memory_limit_mib * MIB,
+        max_processes=config.max_processes,
+        max_file_bytes=config.max_file_mib * MIB,
+        typecheck=config.typecheck,
+    )
+
+
+def grading_pool(config: GradingConfig) -> GradingPool:
+    return GradingPool(grading_settings(config), config.workers)
