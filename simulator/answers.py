@@ -152,20 +152,15 @@ class _Corpus:
     """A few thousand tokens of prose to cut filler from, at sentence starts."""
 
     def __init__(self, sentences: tuple[str, ...], rng: random.Random) -> None:
-        pieces = []
+        order: list[str] = []
         for _ in range(8):
-            order = list(sentences)
-            rng.shuffle(order)
-            pieces.extend(order)
-        tokens: list[str] = []
-        escaped: list[bytes] = []
-        self._starts: list[int] = []
-        for sentence in pieces:
-            self._starts.append(len(tokens))
-            text = TokenText.of(sentence + " ")
-            tokens.extend(text.tokens)
-            escaped.extend(text.escaped)
-        self._text = TokenText(tuple(tokens), tuple(escaped))
+            lap = list(sentences)
+            rng.shuffle(lap)
+            order.extend(lap)
+        # Tokenized as one text, so that the tokens of any slice are what the
+        # tokenizer makes of the slice's text and usage counts stay exact.
+        self._text = TokenText.of(" ".join(order))
+        self._starts = _sentence_starts(self._text, order)
 
     def take(self, count: int, rng: random.Random) -> TokenText:
         """``count`` tokens of prose, starting at a sentence drawn by ``rng``."""
@@ -179,3 +174,21 @@ class _Corpus:
         laps = (start + count) // size + 1
         end = start + count
         return TokenText((tokens * laps)[start:end], (escaped * laps)[start:end])
+
+
+def _sentence_starts(text: TokenText, sentences: list[str]) -> list[int]:
+    """The index of the token holding the first character of each sentence."""
+    char_starts, offset = [], 0
+    for sentence in sentences:
+        char_starts.append(offset)
+        offset += len(sentence) + 1
+    starts: list[int] = []
+    wanted = iter(char_starts)
+    target = next(wanted, None)
+    position = 0
+    for index, token in enumerate(text.tokens):
+        position += len(token)
+        while target is not None and target < position:
+            starts.append(index)
+            target = next(wanted, None)
+    return starts
