@@ -159,21 +159,20 @@ class _Corpus:
             order.extend(lap)
         # Tokenized as one text, so that the tokens of any slice are what the
         # tokenizer makes of the slice's text and usage counts stay exact.
-        self._text = TokenText.of(" ".join(order))
-        self._starts = _sentence_starts(self._text, order)
+        text = TokenText.of(" ".join(order))
+        self._tokens = tuple(text.tokens)
+        self._escaped = tuple(text.escaped)
+        self._starts = _sentence_starts(text, order)
 
     def take(self, count: int, rng: random.Random) -> TokenText:
         """``count`` tokens of prose, starting at a sentence drawn by ``rng``."""
         start = self._starts[rng.randrange(len(self._starts))]
-        size = len(self._text)
-        tokens, escaped = self._text.tokens, self._text.escaped
-        if start + count <= size:
-            return TokenText(
-                tokens[start : start + count], escaped[start : start + count]
-            )
-        laps = (start + count) // size + 1
         end = start + count
-        return TokenText((tokens * laps)[start:end], (escaped * laps)[start:end])
+        tokens, escaped = self._tokens, self._escaped
+        if end > len(tokens):
+            laps = end // len(tokens) + 1
+            tokens, escaped = tokens * laps, escaped * laps
+        return TokenText(tokens[start:end], escaped[start:end])
 
 
 def _sentence_starts(text: TokenText, sentences: list[str]) -> list[int]:

@@ -14,7 +14,7 @@ from simulator.profiles import parse_profiles
 from simulator.tasks import prober_tasks_dir
 
 # A model with no randomness and little latency, for tests that time things.
-FAST = {
+FAST: dict[str, Any] = {
     "capacity": 100,
     "prefill_tokens_per_s": 1e9,
     "ttft": {"median_s": 0.02, "sigma": 0.0},
