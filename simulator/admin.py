@@ -191,6 +191,8 @@ async def _json(request: web.Request) -> dict[str, Any]:
 def _model_state(model: ModelRuntime, clock_s: float) -> dict[str, Any]:
     load = model.load
     return {
+        "context_window": model.profile.context_window,
+        "effective_context": model.profile.effective_context,
         "active": load.active,
         "queued": load.queued,
         "background_streams": round(load.background, 2),

@@ -18,7 +18,7 @@ context sweep's retrieval answers) belong in :meth:`Answerer.answer`.
 import random
 from dataclasses import dataclass
 
-from simulator import latency
+from simulator import latency, tokenizer
 from simulator.banks import Bank
 from simulator.profiles import ModelProfile
 from simulator.tasks import TaskPrompts
@@ -172,7 +172,13 @@ class _Corpus:
         if end > len(tokens):
             laps = end // len(tokens) + 1
             tokens, escaped = tokens * laps, escaped * laps
-        return TokenText(tokens[start:end], escaped[start:end])
+        # A sentence's first token carries the space before it; an answer
+        # does not start with one.
+        first = tokens[start].lstrip()
+        return TokenText(
+            (first, *tokens[start + 1 : end]),
+            (tokenizer.escape(first), *escaped[start + 1 : end]),
+        )
 
 
 def _sentence_starts(text: TokenText, sentences: list[str]) -> list[int]:

@@ -168,4 +168,5 @@ def test_filler_and_reasoning_counts_match_the_tokenizer_on_their_text() -> None
     for length in (1, 7, 64, 500, 9000):
         answer = book.answer(model, "hi", length, rng)
         assert tokenizer.count(answer.content.text) == len(answer.content) == length
+        assert not answer.content.text[0].isspace()
         assert tokenizer.count(answer.reasoning.text) == len(answer.reasoning)
