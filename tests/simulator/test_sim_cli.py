@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import TIMEOUT, chat_body
+from sim_helpers import TIMEOUT, chat_body
 
 pytestmark = pytest.mark.timeout(30)
 

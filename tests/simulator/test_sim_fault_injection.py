@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
-from conftest import FAST, Serve, chat_body, profiles_of, read_stream
+from sim_helpers import FAST, Serve, chat_body, profiles_of, read_stream
 
 from simulator.admin import is_loopback, loopback_only
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import FAST, Serve, chat_body, profiles_of, read_stream
+from sim_helpers import FAST, Serve, chat_body, profiles_of, read_stream
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -2,8 +2,8 @@
 
 import openai
 import pytest
-from conftest import FAST, Serve, profiles_of
 from openai.types.chat import ChatCompletionMessageParam
+from sim_helpers import FAST, Serve, profiles_of
 
 pytestmark = pytest.mark.timeout(30)
 

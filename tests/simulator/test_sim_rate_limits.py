@@ -4,7 +4,7 @@ import asyncio
 
 import aiohttp
 import pytest
-from conftest import FAST, Serve, chat_body, profiles_of
+from sim_helpers import FAST, Serve, chat_body, profiles_of
 
 pytestmark = pytest.mark.timeout(30)
 
