@@ -74,6 +74,7 @@ async def state(request: web.Request) -> web.Response:
     curve = sim.day.curve
     return web.json_response(
         {
+            "seed": sim.seed,
             "clock_s": round(clock_s, 3),
             "background": {
                 **dataclasses.asdict(curve),
