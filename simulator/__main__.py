@@ -27,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ProfileError, BankError) as exc:
         logging.getLogger("simulator").error("%s", exc)
         return 2
+    except OSError as exc:
+        logging.getLogger("simulator").error(
+            "cannot listen on %s port %d: %s", args.host, args.port, exc
+        )
+        return 1
     return 0
 
 
@@ -40,9 +45,14 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m simulator",
         description="Serve an OpenAI-compatible simulator of prober's models.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
     parser.add_argument(
-        "--port", type=int, default=8000, help="port to bind; 0 picks a free one"
+        "--host", default="127.0.0.1", help="address to bind (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to bind (default %(default)s); 0 picks a free one",
     )
     parser.add_argument(
         "--profiles", metavar="FILE", help="profile file laid over the built-in one"

@@ -74,6 +74,7 @@ async def state(request: web.Request) -> web.Response:
     curve = sim.day.curve
     return web.json_response(
         {
+            "seed": sim.seed,
             "clock_s": round(clock_s, 3),
             "background": {
                 **dataclasses.asdict(curve),
@@ -191,6 +192,8 @@ async def _json(request: web.Request) -> dict[str, Any]:
 def _model_state(model: ModelRuntime, clock_s: float) -> dict[str, Any]:
     load = model.load
     return {
+        "context_window": model.profile.context_window,
+        "effective_context": model.profile.effective_context,
         "active": load.active,
         "queued": load.queued,
         "background_streams": round(load.background, 2),

@@ -18,7 +18,7 @@ context sweep's retrieval answers) belong in :meth:`Answerer.answer`.
 import random
 from dataclasses import dataclass
 
-from simulator import latency
+from simulator import latency, tokenizer
 from simulator.banks import Bank
 from simulator.profiles import ModelProfile
 from simulator.tasks import TaskPrompts
@@ -152,30 +152,48 @@ class _Corpus:
     """A few thousand tokens of prose to cut filler from, at sentence starts."""
 
     def __init__(self, sentences: tuple[str, ...], rng: random.Random) -> None:
-        pieces = []
+        order: list[str] = []
         for _ in range(8):
-            order = list(sentences)
-            rng.shuffle(order)
-            pieces.extend(order)
-        tokens: list[str] = []
-        escaped: list[bytes] = []
-        self._starts: list[int] = []
-        for sentence in pieces:
-            self._starts.append(len(tokens))
-            text = TokenText.of(sentence + " ")
-            tokens.extend(text.tokens)
-            escaped.extend(text.escaped)
-        self._text = TokenText(tuple(tokens), tuple(escaped))
+            lap = list(sentences)
+            rng.shuffle(lap)
+            order.extend(lap)
+        # Tokenized as one text, so that the tokens of any slice are what the
+        # tokenizer makes of the slice's text and usage counts stay exact.
+        text = TokenText.of(" ".join(order))
+        self._tokens = tuple(text.tokens)
+        self._escaped = tuple(text.escaped)
+        self._starts = _sentence_starts(text, order)
 
     def take(self, count: int, rng: random.Random) -> TokenText:
         """``count`` tokens of prose, starting at a sentence drawn by ``rng``."""
         start = self._starts[rng.randrange(len(self._starts))]
-        size = len(self._text)
-        tokens, escaped = self._text.tokens, self._text.escaped
-        if start + count <= size:
-            return TokenText(
-                tokens[start : start + count], escaped[start : start + count]
-            )
-        laps = (start + count) // size + 1
         end = start + count
-        return TokenText((tokens * laps)[start:end], (escaped * laps)[start:end])
+        tokens, escaped = self._tokens, self._escaped
+        if end > len(tokens):
+            laps = end // len(tokens) + 1
+            tokens, escaped = tokens * laps, escaped * laps
+        # A sentence's first token carries the space before it; an answer
+        # does not start with one.
+        first = tokens[start].lstrip()
+        return TokenText(
+            (first, *tokens[start + 1 : end]),
+            (tokenizer.escape(first), *escaped[start + 1 : end]),
+        )
+
+
+def _sentence_starts(text: TokenText, sentences: list[str]) -> list[int]:
+    """The index of the token holding the first character of each sentence."""
+    char_starts, offset = [], 0
+    for sentence in sentences:
+        char_starts.append(offset)
+        offset += len(sentence) + 1
+    starts: list[int] = []
+    wanted = iter(char_starts)
+    target = next(wanted, None)
+    position = 0
+    for index, token in enumerate(text.tokens):
+        position += len(token)
+        while target is not None and target < position:
+            starts.append(index)
+            target = next(wanted, None)
+    return starts

@@ -9,7 +9,6 @@ Every refusal on the way is an answer in the shape providers give it.
 import asyncio
 import json
 import logging
-import random
 import socket
 import struct
 import time
@@ -41,7 +40,8 @@ class Turn:
     chat: ChatRequest
     answer: Answer
     plan: FaultPlan
-    rng: random.Random
+    first_token_s: float
+    clock: latency.ChunkClock
     headers: dict[str, str]
     completion_id: str
     created: int
@@ -97,7 +97,8 @@ def _turn(
         chat=chat,
         answer=answer,
         plan=plan,
-        rng=rng,
+        first_token_s=latency.first_token_s(model.profile, chat.prompt_tokens, rng),
+        clock=latency.ChunkClock(model.profile, model.load, rng),
         headers=headers,
         completion_id=f"chatcmpl-{rng.getrandbits(96):024x}",
         created=int(time.time()),
@@ -123,10 +124,6 @@ async def _serve(request: web.Request, turn: Turn) -> web.StreamResponse:
 async def _stream(request: web.Request, turn: Turn) -> web.StreamResponse:
     response = web.StreamResponse(headers={**sse.HEADERS, **turn.headers})
     load = turn.model.load
-    first_token_s = latency.first_token_s(
-        turn.model.profile, turn.chat.prompt_tokens, turn.rng
-    )
-    clock = latency.ChunkClock(turn.model.profile, load, turn.rng)
     try:
         await _admit(request, turn, response)
     except QueueFull:
@@ -141,10 +138,10 @@ async def _stream(request: web.Request, turn: Turn) -> web.StreamResponse:
             turn.completion_id, turn.created, turn.model.name, turn.model.fingerprint
         )
         writer = StreamWriter(
-            response, encoder, clock, turn.plan, lambda: reset_connection(request)
+            response, encoder, turn.clock, turn.plan, lambda: reset_connection(request)
         )
         usage = _usage(turn) if turn.chat.include_usage else None
-        await writer.send(turn.answer, first_token_s * load.factor, usage)
+        await writer.send(turn.answer, turn.first_token_s * load.factor, usage)
     except ConnectionResetError:
         logger.debug("client left a %s stream early", turn.model.name)
     finally:
@@ -154,17 +151,13 @@ async def _stream(request: web.Request, turn: Turn) -> web.StreamResponse:
 
 async def _respond_whole(request: web.Request, turn: Turn) -> web.StreamResponse:
     load = turn.model.load
-    first_token_s = latency.first_token_s(
-        turn.model.profile, turn.chat.prompt_tokens, turn.rng
-    )
-    clock = latency.ChunkClock(turn.model.profile, load, turn.rng)
     try:
         await _admit(request, turn, None)
     except QueueFull:
         return _overloaded(turn)
     try:
         tokens = len(turn.answer.reasoning) + len(turn.answer.content)
-        duration = first_token_s * load.factor + clock.decode_s(tokens)
+        duration = turn.first_token_s * load.factor + turn.clock.decode_s(tokens)
         if turn.plan.stall_after is not None:
             duration += turn.plan.stall_s
         await asyncio.sleep(duration)

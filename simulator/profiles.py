@@ -6,6 +6,7 @@ by key, so it may hold only what it changes, or add models of its own. Unknown
 keys are rejected and every error names the file and the key.
 """
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,7 +196,7 @@ class Profiles:
             raise SchemaError("models", "no models defined")
 
 
-def load_profiles(path: str | Path | None = None) -> Profiles:
+def load_profiles(path: str | os.PathLike[str] | None = None) -> Profiles:
     """Load the built-in profiles, with the file at ``path`` laid over them."""
     table = _read(BUILTIN_PROFILES)
     source = BUILTIN_PROFILES

@@ -80,6 +80,11 @@ class RateLimiter:
             bucket.level -= min(cost, bucket.capacity)
         return Verdict(allowed=True, headers=_headers(buckets))
 
+    @property
+    def tracked(self) -> int:
+        """How many buckets are held (two per key and model, at most)."""
+        return len(self._buckets)
+
     def prune(self, now: float) -> None:
         """Forget buckets that have refilled, so idle keys cost nothing."""
         for name, bucket in list(self._buckets.items()):

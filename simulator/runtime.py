@@ -74,6 +74,7 @@ class Simulator:
         self._started = time.monotonic()
         self.created = int(time.time())
         self.day = self._day_clock(profiles.background)
+        self.update_background()
 
     def clock(self) -> float:
         """Seconds since the simulator started; fault schedules run on it."""

@@ -3,7 +3,7 @@
 A token is any run of whitespace followed by either one to four word characters
 or a single other character; whitespace at the very end of a text is one more
 token. So ``" flatten(x)"`` is ``" flat"``, ``"ten"``, ``"("``, ``"x"``, ``")"``.
-Source code comes out near four characters per token, which is what hosted
+Source code comes out at three to four characters per token, near what hosted
 models' tokenizers give for code, and joining the tokens gives back the text
 exactly, so the simulator can stream an answer token by token and report
 usage counts that match what it sent.
