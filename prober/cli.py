@@ -157,7 +157,7 @@ def once(
         for run in runs:
             click.echo(json.dumps(_json_record(run.record)))
     else:
-        Console().print(_results_table(runs))
+        Console(width=None if sys.stdout.isatty() else 160).print(_results_table(runs))
 
 
 def _selection(
@@ -327,13 +327,25 @@ def _grade_table(result: Any) -> Table:
 
 
 @main.command()
-def setup() -> None:
+@_config_option
+def setup(config_path: str | None) -> None:
     """Install the npm packages (TypeScript, Express) used to run JavaScript
-    and TypeScript answers. Without them those answers are graded statically."""
+    and TypeScript answers. Without Node.js those answers are graded
+    statically, and this says so without failing; a failing npm fails."""
+    import shutil
+
+    from prober.grader import grading_settings
     from prober.grading import NodeSetupError, install_node_packages
 
     _setup_logging(False)
+    config = load_config(config_path)
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        log.warning(
+            "Node.js or npm is not on PATH: JavaScript and TypeScript answers "
+            "will be graded statically (grade_method = static)"
+        )
+        return
     try:
-        install_node_packages()
+        install_node_packages(grading_settings(config.grading))
     except NodeSetupError as exc:
         raise click.ClickException(str(exc)) from None
