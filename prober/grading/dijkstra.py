@@ -98,12 +98,8 @@ def _pick(names: list[str], *patterns: str) -> str:
 
 def _score_executed(card: Scorecard, report: Report) -> None:
     card.check(Part.CORRECTNESS, "runs", report.passed("load"))
-    if cut := report.cut_short():
-        card.note(f"hidden tests ended early: {cut}")
-    for case, weight in _CORRECTNESS.items():
-        card.check(Part.CORRECTNESS, case, report.passed(case), weight)
-    for case, weight in _EDGE_CASES.items():
-        card.check(Part.EDGE_CASES, case, report.passed(case), weight)
+    report.score(card, Part.CORRECTNESS, _CORRECTNESS)
+    report.score(card, Part.EDGE_CASES, _EDGE_CASES)
 
 
 def _score_static(card: Scorecard, code: str) -> None:

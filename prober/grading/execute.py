@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from prober.grading import npm, runtimes, sandbox
+from prober.grading.result import Part
 from prober.grading.sandbox import Job, RunOutcome, RunResult
+from prober.grading.scorecard import Scorecard
 from prober.grading.settings import GradingSettings
 
 logger = logging.getLogger(__name__)
@@ -59,6 +61,13 @@ class Report:
         if self.run is None or self.run.outcome is RunOutcome.OK:
             return ""
         return self.run.outcome.value
+
+    def score(self, card: Scorecard, part: Part, weights: Mapping[str, float]) -> None:
+        """One check on ``card`` per hidden-test case, weighted."""
+        if cut := self.cut_short():
+            card.note(f"hidden tests ended early: {cut}")
+        for case, weight in weights.items():
+            card.check(part, case, self.passed(case), weight)
 
 
 class Executor:

@@ -91,10 +91,7 @@ def _rank(block: extract.CodeBlock) -> float:
 
 def _score_executed(card: Scorecard, report: Report) -> None:
     card.check(Part.CORRECTNESS, "runs", report.passed("load"), weight=1.0)
-    if cut := report.cut_short():
-        card.note(f"hidden tests ended early: {cut}")
-    for case, weight in _CORRECTNESS.items():
-        card.check(Part.CORRECTNESS, case, report.passed(case), weight)
+    report.score(card, Part.CORRECTNESS, _CORRECTNESS)
     for case, weight in _EDGE_CASES.items():
         earned = 1.0 if report.passed(case) else 0.0
         if case in _VALIDATION and report.value(case, "clamped", False):

@@ -103,10 +103,7 @@ def _score_diagnosis(card: Scorecard, explanation: str) -> None:
 
 
 def _score_executed(card: Scorecard, report: Report) -> None:
-    if cut := report.cut_short():
-        card.note(f"hidden tests ended early: {cut}")
-    for case, weight in _CORRECTNESS.items():
-        card.check(Part.CORRECTNESS, case, report.passed(case), weight)
+    report.score(card, Part.CORRECTNESS, _CORRECTNESS)
     card.check(Part.CORRECTNESS, "no-premature-log", report.passed("no-premature-log"))
     card.check(
         Part.EDGE_CASES, "handles-rejection", report.passed("handles-rejection"), 1.5
