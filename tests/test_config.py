@@ -76,9 +76,9 @@ interval_s = 30
     assert catalog.models["qwen3-coder-30b"].price_per_mtok == 0.30
     assert catalog.models["qwen3-coder-30b"].provider == "my-gateway"
     assert catalog.models["qwen3-coder-30b"].display_name == "Qwen3-Coder-30B"
-    assert catalog.intervals[("my-model", "ping")] == 15
-    assert catalog.intervals[("glm-5", "ping")] == 30
-    assert catalog.intervals[("glm-5", "flatten")] == 600
+    assert catalog.interval("my-model", "ping") == 15
+    assert catalog.interval("glm-5", "ping") == 30
+    assert catalog.interval("glm-5", "coding") == 600
 
 
 @pytest.mark.parametrize(
