@@ -54,10 +54,15 @@ class ProbeScheduler:
     """Schedules ``run(job)`` for every job of the plan."""
 
     def __init__(
-        self, run: JobRunner, metrics: ProberMetrics, misfire_grace_s: float = 60.0
+        self,
+        run: JobRunner,
+        metrics: ProberMetrics,
+        misfire_grace_s: float = 60.0,
+        cut_slack_s: float = _CUT_SLACK_S,
     ) -> None:
         self._run = run
         self._metrics = metrics
+        self._cut_slack_s = cut_slack_s
         self._jobs: dict[str, Job] = {}
         self._planned: dict[str, datetime] = {}
         self._scheduler = AsyncIOScheduler(
@@ -123,7 +128,7 @@ class ProbeScheduler:
         if planned is not None:
             lag_s = (datetime.now(UTC) - planned).total_seconds()
             self._metrics.scheduler_lag.labels(job.name).observe(max(lag_s, 0.0))
-        limit_s = job.timeout_s + _CUT_SLACK_S
+        limit_s = job.timeout_s + self._cut_slack_s
         try:
             async with asyncio.timeout(limit_s):
                 await self._run(job)
