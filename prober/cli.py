@@ -281,11 +281,19 @@ def upgrade(config_path: str | None, database: str | None) -> None:
     from storage import make_engine
     from storage.migrate import upgrade as migrate
 
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from prober.exceptions import SetupError
+
     _setup_logging(False)
     url = database or load_config(config_path).prober.database
     engine = make_engine(url)
-    revision = migrate(engine)
-    engine.dispose()
+    try:
+        revision = migrate(engine)
+    except SQLAlchemyError as exc:
+        raise SetupError(f"cannot migrate the database: {exc}") from exc
+    finally:
+        engine.dispose()
     click.echo(f"database at revision {revision}")
 
 
