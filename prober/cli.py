@@ -278,12 +278,11 @@ def db() -> None:
 @click.option("--database", help="SQLite file or database URL [default: prober.db].")
 def upgrade(config_path: str | None, database: str | None) -> None:
     """Apply every migration the database lacks (also done by `prober run`)."""
-    from storage import make_engine
-    from storage.migrate import upgrade as migrate
-
     from sqlalchemy.exc import SQLAlchemyError
 
     from prober.exceptions import SetupError
+    from storage import make_engine
+    from storage.migrate import upgrade as migrate
 
     _setup_logging(False)
     url = database or load_config(config_path).prober.database
