@@ -7,18 +7,45 @@ everything is known: probe names, intervals, and provider keys.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from importlib import resources
 
 from prober.client import Endpoint, Timeouts
-from prober.config import Config, ModelConfig, ProbeConfig
+from prober.config import (
+    Config,
+    MaintenanceWindow,
+    ModelConfig,
+    ProbeConfig,
+    RetentionConfig,
+    ScheduleConfig,
+)
 from prober.exceptions import ConfigError, SetupError
 
-__all__ = ["Catalog", "Model", "Provider", "Task", "build_catalog", "load_tasks"]
+__all__ = [
+    "CODING",
+    "CONTEXT",
+    "PING",
+    "Catalog",
+    "Model",
+    "Provider",
+    "Task",
+    "build_catalog",
+    "load_tasks",
+    "parse_shard",
+    "shard_index",
+]
 
 SIMULATOR = "simulator"
+PING = "ping"
+CONTEXT = "context"
+CODING = "coding"
+"""The name of each model's rotation over the coding tasks."""
+
+_SHARD = re.compile(r"^([0-9]+)/([0-9]+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +112,10 @@ class Catalog:
     providers: dict[str, Provider]
     tasks: dict[str, Task]
     probes: dict[str, ProbeConfig]
-    intervals: dict[tuple[str, str], float]
+    schedule: ScheduleConfig
+    model_intervals: dict[str, dict[str, float]]
+    retention: RetentionConfig = RetentionConfig()
+    maintenance: tuple[MaintenanceWindow, ...] = ()
 
     def provider_of(self, model_id: str) -> Provider:
         return self.providers[self.models[model_id].provider]
@@ -103,12 +133,42 @@ class Catalog:
         override = self.probes[probe].max_tokens
         return override if override is not None else self.tasks[probe].max_tokens
 
-    def scheduled(self) -> list[tuple[str, str, float]]:
-        """Every enabled (model, probe, interval), in a stable order."""
+    def coding_tasks(self) -> list[str]:
+        """Coding tasks in the rotation: every enabled task but ping and
+        context, and but those given an interval of their own."""
         return [
-            (model, probe, seconds)
-            for (model, probe), seconds in sorted(self.intervals.items())
+            name
+            for name, settings in self.probes.items()
+            if name not in (PING, CONTEXT)
+            and settings.enabled
+            and settings.interval_s is None
         ]
+
+    def interval(self, model_id: str, slot: str) -> float:
+        """Seconds between runs of ``slot`` (a probe name or ``coding``)."""
+        override = self.model_intervals.get(model_id, {}).get(slot)
+        if override is not None:
+            return override
+        if slot == CODING:
+            return self.schedule.coding_interval_s
+        configured = self.probes[slot].interval_s
+        if configured is not None:
+            return configured
+        if slot == CONTEXT:
+            return self.schedule.context_interval_s
+        return _DEFAULT_PING_INTERVAL_S
+
+    def shard(self, spec: str | None) -> Catalog:
+        """Only the models of shard ``K/N`` (see :func:`shard_index`)."""
+        if spec is None:
+            return self
+        index, count = parse_shard(spec)
+        models = {
+            key: model
+            for key, model in self.models.items()
+            if shard_index(key, count) == index
+        }
+        return replace(self, models=models)
 
     def with_provider(self, name: str) -> Catalog:
         """The same catalog with every model moved to provider ``name``."""
@@ -149,6 +209,30 @@ class Catalog:
                     f"provider {name!r} needs its key in the environment "
                     f"variable {provider.api_key_env}, which is not set"
                 )
+
+
+_DEFAULT_PING_INTERVAL_S = 60.0
+
+
+def parse_shard(spec: str, source: str = "--shard") -> tuple[int, int]:
+    """``"K/N"`` as ``(K, N)``, with 1 <= K <= N."""
+    match = _SHARD.match(spec)
+    if match is None:
+        raise ConfigError(source, None, f"expected K/N such as 1/3, got {spec!r}")
+    index, count = int(match.group(1)), int(match.group(2))
+    if not 1 <= index <= count:
+        raise ConfigError(source, None, f"K must be between 1 and N in {spec!r}")
+    return index, count
+
+
+def shard_index(model_id: str, count: int) -> int:
+    """The shard (1..count) that owns ``model_id``.
+
+    A hash of the id alone, stable across processes, machines and Python
+    versions (unlike :func:`hash`), so N probers agree without talking.
+    """
+    digest = hashlib.sha256(model_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
 
 
 def _adhoc(model_id: str) -> Model:
@@ -208,8 +292,19 @@ def build_catalog(config: Config, source: str = "configuration") -> Catalog:
     }
     models = {key: _model(key, m) for key, m in config.models.items() if m.enabled}
     probes = {name: config.probes.get(name, ProbeConfig()) for name in tasks}
-    intervals = _intervals(config, models, probes, source)
-    return Catalog(models, providers, tasks, probes, intervals)
+    _check_intervals(config, models, probes, source)
+    if config.prober.shard is not None:
+        parse_shard(config.prober.shard, f"{source}: prober.shard")
+    return Catalog(
+        models=models,
+        providers=providers,
+        tasks=tasks,
+        probes=probes,
+        schedule=config.schedule,
+        model_intervals={key: dict(config.models[key].intervals) for key in models},
+        retention=config.retention,
+        maintenance=tuple(config.maintenance),
+    )
 
 
 def _model(model_id: str, m: ModelConfig) -> Model:
@@ -228,21 +323,17 @@ def _model(model_id: str, m: ModelConfig) -> Model:
     )
 
 
-def _intervals(
+def _check_intervals(
     config: Config,
     models: dict[str, Model],
     probes: dict[str, ProbeConfig],
     source: str,
-) -> dict[tuple[str, str], float]:
-    intervals = {}
+) -> None:
     for model_id in models:
-        overrides = config.models[model_id].intervals
-        for probe in overrides:
-            if probe not in probes:
+        for slot in config.models[model_id].intervals:
+            if slot not in probes and slot != CODING:
                 raise ConfigError(
-                    source, f"models.{model_id}.intervals.{probe}", "unknown probe"
+                    source,
+                    f"models.{model_id}.intervals.{slot}",
+                    f"unknown probe; known: {CODING}, {', '.join(probes)}",
                 )
-        for probe, settings in probes.items():
-            if settings.enabled and probe in config.probes:
-                intervals[(model_id, probe)] = overrides.get(probe, settings.interval_s)
-    return intervals

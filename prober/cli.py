@@ -32,7 +32,7 @@ def _setup_logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("apscheduler", "aiohttp.access"):
+    for noisy in ("apscheduler", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -73,6 +73,11 @@ _config_option = click.option(
 @click.option("--provider", help="Send every model to this provider.")
 @click.option("--vantage", help="Name of where this prober runs [default: local].")
 @click.option(
+    "--shard",
+    metavar="K/N",
+    help="Probe only shard K of N of the catalog (split by model id).",
+)
+@click.option(
     "--grace",
     type=click.FloatRange(min=0),
     help="Seconds to let probes in flight finish on stop [default: 30].",
@@ -84,10 +89,12 @@ def run(
     listen: str | None,
     provider: str | None,
     vantage: str | None,
+    shard: str | None,
     grace: float | None,
     verbose: bool,
 ) -> None:
     """Probe the catalog on its schedule until stopped (Ctrl-C or SIGTERM)."""
+    from prober.catalog import parse_shard
     from prober.service import Service, ServiceOptions, parse_listen
 
     _setup_logging(verbose)
@@ -100,8 +107,12 @@ def run(
         listen=listen or settings.listen,
         vantage=vantage or settings.vantage,
         drain_grace_s=settings.drain_grace_s if grace is None else grace,
+        shard=shard or settings.shard,
+        daily_budget_usd=settings.daily_budget_usd,
     )
     parse_listen(options.listen)
+    if options.shard is not None:
+        parse_shard(options.shard)
     asyncio.run(Service(catalog, options, grading_pool(config.grading)).run())
 
 
@@ -263,6 +274,49 @@ def _results_table(runs: list[ProbeRun]) -> Table:
             "-" if r["cost_usd"] is None else f"{r['cost_usd']:.6f}",
         )
     return table
+
+
+@main.group()
+def db() -> None:
+    """The database schema: migrations."""
+
+
+@db.command()
+@_config_option
+@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+def upgrade(config_path: str | None, database: str | None) -> None:
+    """Apply every migration the database lacks (also done by `prober run`)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from prober.exceptions import SetupError
+    from storage import make_engine
+    from storage.migrate import upgrade as migrate
+
+    _setup_logging(False)
+    url = database or load_config(config_path).prober.database
+    engine = make_engine(url)
+    try:
+        revision = migrate(engine)
+    except SQLAlchemyError as exc:
+        raise SetupError(f"cannot migrate the database: {exc}") from exc
+    finally:
+        engine.dispose()
+    click.echo(f"database at revision {revision}")
+
+
+@db.command()
+@_config_option
+@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+def current(config_path: str | None, database: str | None) -> None:
+    """Print the database's revision and the newest one this prober has."""
+    from storage import make_engine
+    from storage.migrate import current_revision, head_revision
+
+    url = database or load_config(config_path).prober.database
+    engine = make_engine(url)
+    revision = current_revision(engine)
+    engine.dispose()
+    click.echo(f"database at {revision or 'no revision'}; newest {head_revision()}")
 
 
 @main.command()

@@ -14,20 +14,31 @@ from __future__ import annotations
 
 import copy
 import tomllib
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from prober.exceptions import ConfigError
 
 __all__ = [
     "Config",
     "GradingConfig",
+    "MaintenanceWindow",
     "ModelConfig",
     "ProbeConfig",
     "ProviderConfig",
+    "RetentionConfig",
+    "ScheduleConfig",
     "ServiceConfig",
     "load_config",
 ]
@@ -85,7 +96,9 @@ class ModelConfig(_Strict):
 
 
 class ProbeConfig(_Strict):
-    interval_s: float = Field(600.0, gt=0)
+    # Unset for a coding task: it runs in each model's coding rotation.
+    # Set: the probe gets its own schedule at this interval.
+    interval_s: float | None = Field(None, gt=0)
     jitter_s: float | None = Field(None, ge=0)
     enabled: bool = True
     max_tokens: int | None = Field(None, ge=1)
@@ -97,6 +110,50 @@ class ServiceConfig(_Strict):
     listen: str = "127.0.0.1:9464"
     vantage: str = Field("local", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     drain_grace_s: float = Field(30.0, ge=0)
+    shard: str | None = Field(None, pattern=r"^[0-9]+/[0-9]+$")
+    daily_budget_usd: float | None = Field(None, gt=0)
+
+
+class ScheduleConfig(_Strict):
+    coding_interval_s: float = Field(600.0, gt=0)
+    context_interval_s: float = Field(86400.0, gt=0)
+    misfire_grace_s: float = Field(60.0, gt=0)
+    # Added to a probe's total timeout to give the hard limit of one job,
+    # so that a job that hangs anyway is cut and cannot block the next run.
+    job_timeout_margin_s: float = Field(30.0, gt=0)
+
+
+class RetentionConfig(_Strict):
+    raw_days: float = Field(30.0, gt=0)
+    rollup_days: float = Field(400.0, gt=0)
+
+    @model_validator(mode="after")
+    def _rollups_outlive_rows(self) -> RetentionConfig:
+        if self.rollup_days < self.raw_days:
+            raise ValueError("rollup_days must be at least raw_days")
+        return self
+
+
+class MaintenanceWindow(_Strict):
+    """A planned outage: probes inside it are left out of uptime."""
+
+    start: datetime
+    end: datetime
+    models: list[str] = Field(default_factory=list)  # empty: every model
+    reason: str = Field("", max_length=200)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _as_utc(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MaintenanceWindow:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
 
 
 class GradingConfig(_Strict):
@@ -116,6 +173,9 @@ class GradingConfig(_Strict):
 
 class Config(_Strict):
     prober: ServiceConfig = ServiceConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    retention: RetentionConfig = RetentionConfig()
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
     providers: dict[str, ProviderConfig]
     models: dict[str, ModelConfig]
     probes: dict[str, ProbeConfig] = Field(default_factory=dict)
@@ -195,9 +255,12 @@ def _origin(location: list[str], user: dict[str, Any], user_name: str | None) ->
     """The file a key came from: the user's file if it sets that key's table."""
     node: Any = user
     for part in location[:2]:
-        if not isinstance(node, dict) or part not in node:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
             return DEFAULT_CATALOG
-        node = node[part]
     return user_name or DEFAULT_CATALOG
 
 

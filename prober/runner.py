@@ -3,7 +3,9 @@
 A probe is a function with one contract: it takes a target and a probe
 configuration and returns a record; it never raises for the target's
 failures. The runner owns per-provider concurrency and request pacing so that
-probing never causes its own 429s.
+probing never causes its own 429s, and the hard deadline of one probe: a
+probe still going at its deadline (waiting for a slot included) is cut and
+recorded as a ``total_timeout``, so a hung request still leaves its row.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from prober.client import ChatRequest, StreamingClient
 from prober.grader import GradingPool
 from prober.grading import Grade
 from prober.measurement import Measurement
+from prober.outcome import ErrorType
+from prober.redact import redact
 
 __all__ = ["ProbeRun", "Runner"]
 
@@ -33,11 +37,24 @@ class ProbeRun:
 
     record: dict[str, Any]
     measurement: Measurement
+    answer: str = ""
+    """The generated text, secrets removed."""
+    cut: bool = False
+    """True when the probe was cut at its deadline."""
     grade: Grade | None = None
 
     @property
     def ok(self) -> bool:
         return bool(self.record["ok"])
+
+
+def _cut(deadline_s: float | None, sent: bool) -> Measurement:
+    where = "" if sent else " while waiting for a provider slot"
+    return Measurement(
+        ok=False,
+        error_type=ErrorType.TOTAL_TIMEOUT,
+        error_message=f"cut at the probe deadline of {deadline_s:.0f} s{where}",
+    )
 
 
 class _Pacer:
@@ -80,8 +97,14 @@ class Runner:
     def catalog(self) -> Catalog:
         return self._catalog
 
-    async def run(self, model_id: str, probe: str) -> ProbeRun:
-        """Probe ``model_id`` with ``probe``; always returns a record."""
+    async def run(
+        self, model_id: str, probe: str, deadline_s: float | None = None
+    ) -> ProbeRun:
+        """Probe ``model_id`` with ``probe``; always returns a record.
+
+        ``deadline_s`` bounds the whole probe, the wait for a provider slot
+        included; the client's own timeouts normally end it well before.
+        """
         catalog = self._catalog
         provider = catalog.provider_of(model_id)
         task = catalog.tasks[probe]
@@ -92,18 +115,32 @@ class Runner:
             temperature=task.temperature,
         )
 
-        async with self._slot(provider):
-            await self._pacer(provider).wait()
-            started_at = datetime.now(UTC)
-            measurement = await self._client.complete(
-                provider.endpoint(), request, catalog.timeouts(probe)
-            )
+        queued_at = datetime.now(UTC)
+        started_at: datetime | None = None
+        cut = False
+        try:
+            async with asyncio.timeout(deadline_s) as scope:
+                async with self._slot(provider):
+                    await self._pacer(provider).wait()
+                    started_at = datetime.now(UTC)
+                    measurement = await self._client.complete(
+                        provider.endpoint(), request, catalog.timeouts(probe)
+                    )
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            measurement = _cut(deadline_s, sent=started_at is not None)
+            cut = True
+            log.warning("%s %s: %s", probe, model_id, measurement.error_message)
 
-        record = self._record(model_id, provider.name, probe, started_at, measurement)
+        record = self._record(
+            model_id, provider.name, probe, started_at or queued_at, measurement
+        )
+        answer = redact(measurement.answer, [provider.api_key() or ""])
         grade = await self._grade(probe, measurement)
         if grade is not None:
             _take_grade(record, grade)
-        return ProbeRun(record, measurement, grade)
+        return ProbeRun(record, measurement, answer, cut, grade)
 
     async def _grade(self, probe: str, measurement: Measurement) -> Grade | None:
         if self._grading is None or not self._grading.grades(probe):

@@ -1,69 +1,116 @@
-"""The probe schedule: one APScheduler job per (model, probe).
+"""Running the plan: one APScheduler job per (model, job), plus housekeeping.
 
-Each job runs as its own task on the event loop, so a slow provider never
-delays the others; ``max_instances=1`` keeps a job from overlapping itself;
-missed runs are coalesced into one and dropped past a grace time; jitter
-spreads jobs that share an interval. First runs are staggered over a few
-seconds so a fresh start probes every model promptly without a burst.
+Each run is its own task on the event loop, so a slow provider never delays
+the others. The guarantees, and where they come from:
+
+* no overlap: ``max_instances=1``; a run that finds the previous one still
+  going is skipped and counted (``reason="overlap"``);
+* coalescing: runs missed while the process was busy collapse into one;
+* misfire grace: a run later than the grace time is dropped and counted
+  (``reason="missed"``) rather than fired late;
+* jitter spreads jobs that share an interval, and first runs are staggered
+  over a few seconds so a fresh start probes every model without a burst;
+* a hard timeout per run: the runner records a probe cut at the job's
+  timeout as a ``total_timeout`` row; this module's own limit, a little
+  longer, cancels anything else that hangs so later runs are never blocked;
+* lag: how late each run starts against its planned (jittered) time,
+  exported as ``prober_scheduler_lag_seconds``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.events import (
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_JOB_SUBMITTED,
+    JobExecutionEvent,
+    JobSubmissionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+
+from prober.metrics import ProberMetrics
+from prober.plan import Job
 
 __all__ = ["ProbeScheduler"]
 
 log = logging.getLogger(__name__)
 
-ProbeJob = Callable[[str, str], Awaitable[None]]
+JobRunner = Callable[[Job], Awaitable[None]]
+Housekeeping = Callable[[], Awaitable[None]]
 
 _FIRST_RUN_SPREAD_S = 5.0
+_CUT_SLACK_S = 10.0
+_HOUSEKEEPING = "housekeeping:"
 
 
 class ProbeScheduler:
-    """Schedules ``job(model, probe)`` for every scheduled pair."""
+    """Schedules ``run(job)`` for every job of the plan."""
 
-    def __init__(self, job: ProbeJob, misfire_grace_s: float = 30.0) -> None:
-        self._job = job
+    def __init__(
+        self,
+        run: JobRunner,
+        metrics: ProberMetrics,
+        misfire_grace_s: float = 60.0,
+        cut_slack_s: float = _CUT_SLACK_S,
+    ) -> None:
+        self._run = run
+        self._metrics = metrics
+        self._cut_slack_s = cut_slack_s
+        self._jobs: dict[str, Job] = {}
+        self._planned: dict[str, datetime] = {}
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
-                "misfire_grace_time": int(misfire_grace_s),
+                "misfire_grace_time": max(1, round(misfire_grace_s)),
             },
         )
+        self._scheduler.add_listener(self._on_submitted, EVENT_JOB_SUBMITTED)
+        self._scheduler.add_listener(self._on_overlap, EVENT_JOB_MAX_INSTANCES)
+        self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
 
-    def add(
-        self, model: str, probe: str, interval_s: float, jitter_s: float | None = None
-    ) -> None:
-        if jitter_s is None:
-            jitter_s = min(interval_s * 0.1, 30.0)
-        first = datetime.now(UTC) + timedelta(
-            seconds=random.uniform(0, min(_FIRST_RUN_SPREAD_S, interval_s))
-        )
+    def add(self, job: Job) -> None:
+        self._jobs[job.id] = job
+        spread = random.uniform(0, min(_FIRST_RUN_SPREAD_S, job.interval_s))
         self._scheduler.add_job(
-            self._job,
-            IntervalTrigger(seconds=interval_s, jitter=jitter_s or None, timezone=UTC),
-            args=(model, probe),
-            id=f"{probe}:{model}",
-            name=f"{probe} {model}",
-            next_run_time=first,
+            self._run_job,
+            IntervalTrigger(
+                seconds=job.interval_s, jitter=job.jitter_s or None, timezone=UTC
+            ),
+            args=(job,),
+            id=job.id,
+            name=f"{job.name} {job.model}",
+            next_run_time=datetime.now(UTC) + timedelta(seconds=spread),
+        )
+
+    def every(
+        self, name: str, interval_s: float, task: Housekeeping, first_in_s: float
+    ) -> None:
+        """Run ``task`` (rollups, uptime, retention) every ``interval_s``."""
+        self._scheduler.add_job(
+            self._run_housekeeping,
+            IntervalTrigger(seconds=interval_s, timezone=UTC),
+            args=(name, task),
+            id=_HOUSEKEEPING + name,
+            name=name,
+            next_run_time=datetime.now(UTC) + timedelta(seconds=first_in_s),
         )
 
     @property
     def job_count(self) -> int:
-        return len(self._scheduler.get_jobs())
+        return len(self._jobs)
 
     def start(self) -> None:
         self._scheduler.start()
-        log.info("scheduler started with %d jobs", self.job_count)
+        log.info("scheduler started with %d probe jobs", self.job_count)
 
     def pause(self) -> None:
         """Start no new runs; runs already going carry on."""
@@ -75,3 +122,48 @@ class ProbeScheduler:
         drain them first (:meth:`pause`, then wait)."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    async def _run_job(self, job: Job) -> None:
+        planned = self._planned.pop(job.id, None)
+        if planned is not None:
+            lag_s = (datetime.now(UTC) - planned).total_seconds()
+            self._metrics.scheduler_lag.labels(job.name).observe(max(lag_s, 0.0))
+        limit_s = job.timeout_s + self._cut_slack_s
+        try:
+            async with asyncio.timeout(limit_s):
+                await self._run(job)
+        except TimeoutError:
+            self._metrics.job_timeouts.labels(job.name).inc()
+            log.warning(
+                "%s %s: job cut after %.0f s; the next run is not held up",
+                job.name,
+                job.model,
+                limit_s,
+            )
+        except Exception:
+            log.exception("%s %s: job failed", job.name, job.model)
+
+    async def _run_housekeeping(self, name: str, task: Housekeeping) -> None:
+        try:
+            await task()
+        except Exception:
+            log.exception("%s failed; it runs again at its next turn", name)
+
+    def _on_submitted(self, event: JobSubmissionEvent) -> None:
+        # Fired before the run's task first gets the loop, so _run_job finds
+        # the planned time (jitter included) waiting for it.
+        if event.job_id in self._jobs:
+            self._planned[event.job_id] = event.scheduled_run_times[-1]
+
+    def _on_overlap(self, event: JobSubmissionEvent) -> None:
+        self._skipped(event.job_id, "overlap")
+
+    def _on_missed(self, event: JobExecutionEvent) -> None:
+        self._skipped(event.job_id, "missed")
+
+    def _skipped(self, job_id: str, reason: str) -> None:
+        job = self._jobs.get(job_id)
+        if job is None:
+            return
+        self._metrics.skipped_runs.labels(job.name, reason).inc()
+        log.warning("%s %s: run skipped (%s)", job.name, job.model, reason)

@@ -1,8 +1,11 @@
 """`prober run`: the long-running service, wired together.
 
-Start-up is a list of named steps (simulator, storage, metrics, web,
-probing); shutdown runs them backwards, draining probes in flight and
-flushing every queued row before the process exits.
+Start-up is a list of named steps (simulator, storage and its migrations,
+the budget, the web app, probing and housekeeping); shutdown runs them
+backwards, draining probes in flight and flushing every queued row before
+the process exits. With ``shard`` set, only this prober's share of the
+catalog is probed, while the API and status page show the whole catalog
+from the shared database.
 """
 
 from __future__ import annotations
@@ -11,26 +14,37 @@ import asyncio
 import logging
 import signal
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
 
+from prober.api import ApiContext
+from prober.budget import DailyBudget, estimate_daily_spend
 from prober.catalog import Catalog
 from prober.client import StreamingClient
 from prober.embedded import EmbeddedSimulator, attach_simulator
-from prober.exceptions import ConfigError
+from prober.exceptions import ConfigError, SetupError
 from prober.grader import GradingPool
+from prober.housekeeping import Housekeeping
+from prober.jobs import JobRunner
 from prober.metrics import ProberMetrics
-from prober.runner import ProbeRun, Runner
+from prober.plan import Job, build_plan
+from prober.reads import Reads
+from prober.runner import Runner
 from prober.scheduler import ProbeScheduler
-from prober.web import create_app
-from storage import ResultWriter, create_schema, make_engine
+from prober.web import Readiness, create_app
+from storage import ResultWriter, make_engine
+from storage.migrate import upgrade
+from storage.stats import spend_since, token_averages
 
 __all__ = ["Service", "ServiceOptions", "parse_listen"]
 
 log = logging.getLogger(__name__)
+
+_OBSERVED_TOKENS_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +54,8 @@ class ServiceOptions:
     vantage: str = "local"
     drain_grace_s: float = 30.0
     spill_path: Path | None = None
+    shard: str | None = None
+    daily_budget_usd: float | None = None
 
 
 def parse_listen(value: str, source: str = "--listen") -> tuple[str, int]:
@@ -58,19 +74,23 @@ class Service:
         options: ServiceOptions,
         grading: GradingPool | None = None,
     ) -> None:
-        self.catalog = catalog
+        self.full_catalog = catalog
+        self.catalog = catalog.shard(options.shard)
         self.options = options
         self._grading = grading
         self.metrics = ProberMetrics()
         self.listen_port: int | None = None
+        self.plan: list[Job] = []
+        self.budget = DailyBudget(options.daily_budget_usd, self.metrics)
         self._simulator: EmbeddedSimulator | None = None
         self._writer: ResultWriter | None = None
+        self._reads: Reads | None = None
         self._web: web.AppRunner | None = None
         self._client: StreamingClient | None = None
         self._scheduler: ProbeScheduler | None = None
-        self._runner: Runner | None = None
+        self._jobs: JobRunner | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
-        self._model_ok: dict[str, bool] = {}
+        self._started = False
         self._stopped = False
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -94,14 +114,17 @@ class Service:
     async def start(self) -> None:
         await self._start_simulator()
         await self._start_storage()
+        await self._start_budget()
         await self._start_web()
         await self._start_probing()
+        self._started = True
 
     async def stop(self) -> None:
         """Drain, flush and close everything; safe to call twice."""
         if self._stopped:
             return
         self._stopped = True
+        self._started = False
         if self._scheduler is not None:
             self._scheduler.pause()
         await self._drain()
@@ -115,37 +138,84 @@ class Service:
             await asyncio.to_thread(self._writer.close)
         if self._web is not None:
             await self._web.cleanup()
+        if self._reads is not None:
+            await asyncio.to_thread(self._reads.close)
         if self._simulator is not None:
             await self._simulator.stop()
         log.info("stopped")
+
+    def readiness(self) -> Readiness:
+        """Ready while started and the database answers."""
+        writer = self._writer
+        database_up = writer is not None and writer.healthy
+        return Readiness(
+            ready=self._started and database_up,
+            checks={
+                "started": self._started,
+                "database": database_up,
+            },
+            queue_rows=writer.queue_depth if writer else 0,
+            spill_file_rows=writer.spill_rows if writer else 0,
+        )
 
     async def _start_simulator(self) -> None:
         self.catalog, self._simulator = await attach_simulator(self.catalog)
 
     async def _start_storage(self) -> None:
         engine = make_engine(self.options.database)
-        await asyncio.to_thread(create_schema, engine)
+        where = engine.url.render_as_string(hide_password=True)
+        try:
+            await asyncio.to_thread(upgrade, engine)
+        except SQLAlchemyError as exc:
+            raise SetupError(f"cannot prepare the database {where}: {exc}") from exc
         spill = self.options.spill_path or _default_spill(self.options.database)
         self._writer = ResultWriter(engine, spill)
         self._writer.start()
-        writer = self._writer
-        self.metrics.track(
-            "prober_writer_queue_rows",
-            "Result rows waiting to be written to the database.",
-            lambda: writer.queue_depth,
+        self.metrics.track_writer(self._writer)
+        self._reads = Reads(engine)
+        log.info("storing results in %s", where)
+
+    async def _start_budget(self) -> None:
+        assert self._reads is not None
+        self.plan = build_plan(self.catalog)
+        now = datetime.now(UTC)
+        observed = await self._reads.run(
+            token_averages, now - timedelta(days=_OBSERVED_TOKENS_DAYS)
         )
-        self.metrics.track(
-            "prober_writer_spilled_rows",
-            "Result rows moved to the spill file since start.",
-            lambda: writer.spilled_total,
-        )
+        estimate = estimate_daily_spend(self.plan, self.catalog, observed)
+        self.metrics.budget_estimate.set(estimate.total_usd)
         log.info(
-            "storing results in %s", engine.url.render_as_string(hide_password=True)
+            "estimated daily spend of this schedule at catalog prices: %.4f USD "
+            "for %.0f probes a day (%.0f%% priced from observed token counts, "
+            "the rest at max_tokens, an upper bound)",
+            estimate.total_usd,
+            estimate.runs_per_day,
+            estimate.observed_share * 100,
         )
+        limit = self.budget.limit_usd
+        if limit is not None and estimate.total_usd > limit:
+            log.warning(
+                "the daily budget of %.4f USD is below the estimate: every probe "
+                "but ping will pause once it is spent",
+                limit,
+            )
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        spent = await self._reads.run(
+            spend_since, midnight, self.options.vantage, list(self.catalog.models)
+        )
+        self.budget.restore(sum(spent.values()), midnight.date())
 
     async def _start_web(self) -> None:
+        assert self._reads is not None
         host, port = parse_listen(self.options.listen)
-        self._web = web.AppRunner(create_app(self.metrics), access_log=None)
+        api = ApiContext(
+            reads=self._reads,
+            catalog=self.full_catalog,
+            probed=frozenset(self.catalog.models),
+            vantage=self.options.vantage,
+        )
+        app = create_app(self.metrics, self.readiness, api)
+        self._web = web.AppRunner(app, access_log=None)
         await self._web.setup()
         site = web.TCPSite(self._web, host, port)
         await site.start()
@@ -153,70 +223,53 @@ class Service:
         log.info("serving /metrics on http://%s:%d", host, self.listen_port)
 
     async def _start_probing(self) -> None:
+        assert self._writer is not None and self._reads is not None
         self.catalog.require_keys()
         self._client = StreamingClient()
         await self._client.__aenter__()
-        self._runner = Runner(
-            self.catalog, self._client, self.options.vantage, self._grading
+        runner = Runner(self.catalog, self._client, self.options.vantage, self._grading)
+        self._jobs = JobRunner(
+            runner, self._writer, self.metrics, self.budget, self.options.vantage
         )
-        scheduled = self.catalog.scheduled()
-        self.metrics.prepare(
-            [(m, self.catalog.models[m].provider, p) for m, p, _ in scheduled],
+        self.metrics.prepare(self._targets(), self.options.vantage)
+        self.metrics.prepare_schedule({job.name for job in self.plan})
+        self._scheduler = ProbeScheduler(
+            self._run_job, self.metrics, self.catalog.schedule.misfire_grace_s
+        )
+        for job in self.plan:
+            self._scheduler.add(job)
+        Housekeeping(
+            self._reads,
+            self.catalog,
+            self.metrics,
             self.options.vantage,
-        )
-        self._scheduler = ProbeScheduler(self._probe)
-        for model, probe, interval_s in scheduled:
-            jitter = self.catalog.probes[probe].jitter_s
-            self._scheduler.add(model, probe, interval_s, jitter)
+            self.options.shard,
+        ).schedule(self._scheduler)
         self._scheduler.start()
         log.info(
-            "probing %d models with %d jobs",
-            len(self.catalog.models),
-            len(scheduled),
+            "probing %d models with %d jobs", len(self.catalog.models), len(self.plan)
         )
 
-    async def _probe(self, model: str, probe: str) -> None:
-        assert self._runner is not None
+    def _targets(self) -> list[tuple[str, str, str]]:
+        return [
+            (job.model, self.catalog.models[job.model].provider, probe)
+            for job in self.plan
+            for probe in job.probes
+        ]
+
+    async def _run_job(self, job: Job) -> None:
+        assert self._jobs is not None
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
         try:
-            run = await self._runner.run(model, probe)
+            await self._jobs(job)
         except asyncio.CancelledError:
-            log.info("%s %s cut short at shutdown", probe, model)
-            return
+            # Only shutdown cancels a run (its own deadline is a timeout,
+            # handled below it); finish quietly so no traceback is logged.
+            log.info("%s %s cut short at shutdown", job.name, job.model)
         finally:
             self._inflight.discard(task)
-        self._record(run)
-
-    def _record(self, run: ProbeRun) -> None:
-        record = run.record
-        self.metrics.observe(record, datetime.now(UTC).timestamp())
-        assert self._writer is not None
-        self._writer.submit(dict(record))
-        self._log_state(record)
-
-    def _log_state(self, record: dict[str, Any]) -> None:
-        model, ok = record["model"], bool(record["ok"])
-        before = self._model_ok.get(model)
-        self._model_ok[model] = ok
-        if before is ok:
-            return
-        if ok:
-            log.info(
-                "%s is up (probe %s, ttft %.3f s)",
-                model,
-                record["probe"],
-                record["ttft_s"],
-            )
-        else:
-            log.warning(
-                "%s is down (probe %s): %s: %s",
-                model,
-                record["probe"],
-                record["error_type"],
-                record["error_message"],
-            )
 
     def _cut_inflight(self) -> None:
         for task in self._inflight:

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-from sqlmodel import SQLModel
 
 __all__ = ["create_schema", "database_url", "make_engine"]
 
@@ -66,7 +65,7 @@ def _sqlite_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
-    from storage import tables  # noqa: F401  (registers the tables)
+    """Bring the schema up to date (Alembic migrations to head)."""
+    from storage.migrate import upgrade
 
-    SQLModel.metadata.create_all(engine)
+    upgrade(engine)

@@ -12,7 +12,12 @@ handles the database going away:
 * every row carries a unique ``uid`` and inserts skip rows already present,
   so a replay after a crash cannot write a row twice;
 * a row the database rejects for its content (not for being away) is logged
-  and kept in a ``.rejected`` file beside the spill file.
+  and kept in a ``.rejected`` file beside the spill file;
+* a row may carry the probe's ``answer``: it goes, truncated, to the
+  answers table in the same transaction as its result;
+* while idle, the thread checks every few seconds that the database still
+  answers, so :attr:`ResultWriter.healthy` (and ``/readyz``) turn false
+  during an outage even when no row is waiting.
 """
 
 from __future__ import annotations
@@ -28,11 +33,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
-from storage.tables import ProbeResult
+from storage.tables import ANSWER_MAX_CHARS, ProbeAnswer, ProbeResult
 
 __all__ = ["ResultWriter"]
 
@@ -49,24 +54,28 @@ class ResultWriter:
         engine: Engine,
         spill_path: str | Path,
         *,
-        table: Table | None = None,
         batch_size: int = 500,
         flush_interval_s: float = 0.25,
         max_pending: int = 10_000,
         retry_interval_s: float = 2.0,
+        health_interval_s: float = 5.0,
     ) -> None:
         self._engine = engine
-        self._table: Table = table if table is not None else _results_table()
+        self._results = _table(ProbeResult)
+        self._answers = _table(ProbeAnswer)
         self._spill = Path(spill_path)
         self._batch_size = batch_size
         self._flush_interval_s = flush_interval_s
         self._max_pending = max_pending
         self._retry_interval_s = retry_interval_s
+        self._health_interval_s = health_interval_s
+        self._last_contact = time.monotonic()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._pending: deque[dict[str, Any]] = deque()
         self._thread: threading.Thread | None = None
         self._retry_at = 0.0
         self._spill_waiting = self._spill.exists()
+        self._spill_file_rows = _count_lines(self._spill)
         self._flushed = threading.Condition()
         self._submitted = 0
         self.healthy = True
@@ -81,7 +90,8 @@ class ResultWriter:
 
     @property
     def spill_rows(self) -> int:
-        return _count_lines(self._spill)
+        """Rows in the spill file, waiting for the database."""
+        return self._spill_file_rows
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -122,6 +132,7 @@ class ResultWriter:
             stopping = self._take_batch()
             self._write_pending()
             self._bound_memory()
+            self._check_health()
             with self._flushed:
                 self._flushed.notify_all()
         self._finish()
@@ -174,9 +185,36 @@ class ResultWriter:
         return True
 
     def _insert_all(self, rows: list[dict[str, Any]]) -> None:
-        statement = _insert_ignoring_duplicates(self._engine, self._table)
+        results = [{k: v for k, v in row.items() if k != "answer"} for row in rows]
+        answers = [_answer_row(row) for row in rows if row.get("answer")]
         with self._engine.begin() as connection:
-            connection.execute(statement, rows)
+            connection.execute(
+                _insert_ignoring_duplicates(self._engine, self._results), results
+            )
+            if answers:
+                connection.execute(
+                    _insert_ignoring_duplicates(self._engine, self._answers), answers
+                )
+
+    def _check_health(self) -> None:
+        """Notice an outage while idle; recovery is left to a real write
+        when rows are waiting, since a database can answer a read and still
+        refuse writes (a read-only SQLite file)."""
+        now = time.monotonic()
+        if self.healthy and now - self._last_contact < self._health_interval_s:
+            return
+        if not self.healthy and (now < self._retry_at or self._waiting()):
+            return
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            self._mark_unhealthy(exc)
+            return
+        self._mark_healthy()
+
+    def _waiting(self) -> bool:
+        return bool(self._pending) or self._spill_waiting
 
     def _insert_one_by_one(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
@@ -201,15 +239,14 @@ class ResultWriter:
         if not self.healthy:
             log.info("database reachable again")
         self.healthy = True
+        self._last_contact = time.monotonic()
 
     def _bound_memory(self) -> None:
         excess = len(self._pending) - self._max_pending
         if excess <= 0:
             return
         rows = [self._pending.popleft() for _ in range(excess)]
-        _append_lines(self._spill, rows)
-        self._spill_waiting = True
-        self.spilled_total += len(rows)
+        self._to_spill(rows)
         log.warning("spilled %d rows to %s", len(rows), self._spill)
 
     def _replay_spill(self) -> bool:
@@ -228,15 +265,14 @@ class ResultWriter:
                 return False
         self._spill.unlink()
         self._spill_waiting = False
+        self._spill_file_rows = 0
         return True
 
     def _finish(self) -> None:
         """On stop: anything the database did not take goes to the spill file."""
         self._write_pending()
         if self._pending:
-            _append_lines(self._spill, list(self._pending))
-            self._spill_waiting = True
-            self.spilled_total += len(self._pending)
+            self._to_spill(list(self._pending))
             log.warning(
                 "database unavailable at shutdown: %d rows kept in %s",
                 len(self._pending),
@@ -246,10 +282,26 @@ class ResultWriter:
         with self._flushed:
             self._flushed.notify_all()
 
+    def _to_spill(self, rows: list[dict[str, Any]]) -> None:
+        _append_lines(self._spill, rows)
+        self._spill_waiting = True
+        self._spill_file_rows += len(rows)
+        self.spilled_total += len(rows)
 
-def _results_table() -> Table:
-    table: Table = ProbeResult.__table__  # type: ignore[attr-defined]
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
     return table
+
+
+def _answer_row(row: dict[str, Any]) -> dict[str, Any]:
+    answer: str = row["answer"]
+    return {
+        "uid": row["uid"],
+        "answer": answer[:ANSWER_MAX_CHARS],
+        "answer_chars": len(answer),
+        "truncated": len(answer) > ANSWER_MAX_CHARS,
+    }
 
 
 def _insert_ignoring_duplicates(engine: Engine, table: Table) -> Any:

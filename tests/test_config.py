@@ -76,9 +76,9 @@ interval_s = 30
     assert catalog.models["qwen3-coder-30b"].price_per_mtok == 0.30
     assert catalog.models["qwen3-coder-30b"].provider == "my-gateway"
     assert catalog.models["qwen3-coder-30b"].display_name == "Qwen3-Coder-30B"
-    assert catalog.intervals[("my-model", "ping")] == 15
-    assert catalog.intervals[("glm-5", "ping")] == 30
-    assert catalog.intervals[("glm-5", "flatten")] == 600
+    assert catalog.interval("my-model", "ping") == 15
+    assert catalog.interval("glm-5", "ping") == 30
+    assert catalog.interval("glm-5", "coding") == 600
 
 
 @pytest.mark.parametrize(
@@ -112,6 +112,25 @@ interval_s = 30
         ),
         ("[probes.ping]\ninterval_s = 0\n", "probes.ping.interval_s", "greater than 0"),
         ("[prober]\nlisten_on = 1\n", "prober.listen_on", "unknown key"),
+        ("[prober]\ndaily_budget_usd = 0\n", "prober.daily_budget_usd", "than 0"),
+        ('[prober]\nshard = "a/b"\n', "prober.shard", "pattern"),
+        ("[schedule]\ncoding_interval_s = -1\n", "schedule.coding_interval_s", "0"),
+        (
+            "[retention]\nraw_days = 30\nrollup_days = 7\n",
+            "retention",
+            "rollup_days must be at least raw_days",
+        ),
+        (
+            "[[maintenance]]\nstart = 2026-01-02T00:00:00Z\n"
+            "end = 2026-01-01T00:00:00Z\n",
+            "maintenance.0",
+            "end must be after start",
+        ),
+        (
+            "[models.glm-5]\nintervals = { pong = 5 }\n",
+            "models.glm-5.intervals.pong",
+            "unknown probe",
+        ),
     ],
 )
 def test_bad_values_name_file_key_and_reason(
@@ -149,3 +168,23 @@ def test_keys_come_from_the_environment_only(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("GLOBAL_API_KEY", "secret-value")
     catalog.require_keys()
     assert catalog.provider_of("glm-5").endpoint().api_key == "secret-value"
+
+
+def test_maintenance_windows_and_retention_reach_the_catalog(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+[retention]
+raw_days = 7
+
+[[maintenance]]
+start = 2026-01-01T02:00:00
+end = 2026-01-01T04:00:00+01:00
+models = ["glm-5"]
+""",
+    )
+    catalog = build_catalog(load_config(path), str(path))
+    (window,) = catalog.maintenance
+    assert window.start.isoformat() == "2026-01-01T02:00:00+00:00"
+    assert window.end.isoformat() == "2026-01-01T03:00:00+00:00"
+    assert catalog.retention.raw_days == 7 and catalog.retention.rollup_days == 400

@@ -1,0 +1,244 @@
+"""Aggregates over the results and rollups: outcome counts, latency samples,
+spend and token averages. Plain synchronous functions over an engine; the
+service calls them from worker threads.
+
+Maintenance windows arrive as :data:`Exclusion` tuples (start, end, models;
+no models meaning all), so this package needs nothing from ``prober``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, Table, and_, func, not_, select
+
+from storage.tables import ProbeResult, ProbeRollup
+
+__all__ = [
+    "Exclusion",
+    "OutcomeCounts",
+    "latency_samples",
+    "outcome_counts",
+    "quality_means",
+    "rollup_outcome_counts",
+    "spend_since",
+    "token_averages",
+]
+
+Exclusion = tuple[datetime, datetime, tuple[str, ...]]
+
+
+@dataclass(slots=True)
+class OutcomeCounts:
+    ok: int = 0
+    errors: int = 0
+    """Failures other than rate limiting."""
+    rate_limited: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.ok + self.errors + self.rate_limited
+
+
+def _results() -> Table:
+    table: Table = ProbeResult.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def _rollups() -> Table:
+    table: Table = ProbeRollup.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def _scoped(
+    statement: Any,
+    table: Table,
+    vantage: str | None,
+    models: Sequence[str] | None,
+) -> Any:
+    if vantage is not None:
+        statement = statement.where(table.c.vantage == vantage)
+    if models is not None:
+        statement = statement.where(table.c.model.in_(list(models)))
+    return statement
+
+
+def outcome_counts(
+    engine: Engine,
+    since: datetime,
+    until: datetime,
+    exclusions: Sequence[Exclusion] = (),
+    vantage: str | None = None,
+    models: Sequence[str] | None = None,
+) -> dict[str, OutcomeCounts]:
+    """Per model: successes, failures and rate-limited probes in the range,
+    probes inside a maintenance window left out."""
+    r = _results()
+    rate_limited = func.coalesce(r.c.error_type, "") == "rate_limited"
+    statement = (
+        select(r.c.model, r.c.ok, rate_limited.label("limited"), func.count())
+        .where(r.c.started_at >= since, r.c.started_at < until)
+        .group_by(r.c.model, r.c.ok, rate_limited)
+    )
+    for start, end, only in exclusions:
+        inside = and_(r.c.started_at >= start, r.c.started_at < end)
+        if only:
+            inside = and_(inside, r.c.model.in_(list(only)))
+        statement = statement.where(not_(inside))
+    statement = _scoped(statement, r, vantage, models)
+    counts: dict[str, OutcomeCounts] = defaultdict(OutcomeCounts)
+    with engine.connect() as connection:
+        for model, ok, limited, count in connection.execute(statement):
+            _add(counts[model], bool(ok), bool(limited), int(count))
+    return dict(counts)
+
+
+def _add(counts: OutcomeCounts, ok: bool, limited: bool, count: int) -> None:
+    if ok:
+        counts.ok += count
+    elif limited:
+        counts.rate_limited += count
+    else:
+        counts.errors += count
+
+
+def rollup_outcome_counts(
+    engine: Engine,
+    since: datetime,
+    until: datetime,
+    exclusions: Sequence[Exclusion] = (),
+    vantage: str | None = None,
+    models: Sequence[str] | None = None,
+) -> dict[str, OutcomeCounts]:
+    """As :func:`outcome_counts`, from the hourly rollups, for ranges older
+    than the raw rows; an hour that touches a maintenance window is left out
+    whole."""
+    u = _rollups()
+    statement = (
+        select(
+            u.c.model,
+            func.sum(u.c.ok_count),
+            func.sum(u.c.error_count - u.c.rate_limited_count),
+            func.sum(u.c.rate_limited_count),
+        )
+        .where(u.c.bucket_s == 3600)
+        .where(u.c.bucket_start >= since, u.c.bucket_start < until)
+        .group_by(u.c.model)
+    )
+    for start, end, only in exclusions:
+        touches = and_(
+            u.c.bucket_start < end, u.c.bucket_start > start - timedelta(hours=1)
+        )
+        if only:
+            touches = and_(touches, u.c.model.in_(list(only)))
+        statement = statement.where(not_(touches))
+    statement = _scoped(statement, u, vantage, models)
+    with engine.connect() as connection:
+        return {
+            model: OutcomeCounts(int(ok or 0), int(errors or 0), int(limited or 0))
+            for model, ok, errors, limited in connection.execute(statement)
+        }
+
+
+def latency_samples(
+    engine: Engine,
+    fields: Sequence[str],
+    since: datetime,
+    until: datetime,
+    models: Sequence[str] | None = None,
+    probes: Sequence[str] | None = None,
+    vantage: str | None = None,
+) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """Per (model, probe): each field's values over successful probes."""
+    r = _results()
+    statement = select(r.c.model, r.c.probe, *(r.c[name] for name in fields)).where(
+        r.c.ok.is_(True), r.c.started_at >= since, r.c.started_at < until
+    )
+    if probes is not None:
+        statement = statement.where(r.c.probe.in_(list(probes)))
+    statement = _scoped(statement, r, vantage, models)
+    columns: dict[tuple[str, str], list[list[float]]] = defaultdict(
+        lambda: [[] for _ in fields]
+    )
+    with engine.connect() as connection:
+        for row in connection.execute(statement):
+            lists = columns[(row[0], row[1])]
+            for index, value in enumerate(row[2:]):
+                if value is not None:
+                    lists[index].append(value)
+    return {
+        key: {
+            name: np.array(values, dtype=float)
+            for name, values in zip(fields, lists, strict=True)
+        }
+        for key, lists in columns.items()
+    }
+
+
+def spend_since(
+    engine: Engine,
+    since: datetime,
+    vantage: str | None = None,
+    models: Sequence[str] | None = None,
+) -> dict[str, float]:
+    """Per model: the sum of ``cost_usd`` since ``since``."""
+    r = _results()
+    statement = (
+        select(r.c.model, func.sum(r.c.cost_usd))
+        .where(r.c.started_at >= since)
+        .group_by(r.c.model)
+    )
+    statement = _scoped(statement, r, vantage, models)
+    with engine.connect() as connection:
+        return {
+            model: float(total or 0.0) for model, total in connection.execute(statement)
+        }
+
+
+def token_averages(
+    engine: Engine, since: datetime
+) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """Per (model, probe): average input and output tokens of answered probes."""
+    r = _results()
+    statement = (
+        select(
+            r.c.model,
+            r.c.probe,
+            func.avg(r.c.input_tokens),
+            func.avg(r.c.output_tokens),
+        )
+        .where(r.c.started_at >= since, r.c.output_tokens.is_not(None))
+        .group_by(r.c.model, r.c.probe)
+    )
+    with engine.connect() as connection:
+        return {
+            (model, probe): (_float(avg_in), _float(avg_out))
+            for model, probe, avg_in, avg_out in connection.execute(statement)
+        }
+
+
+def quality_means(
+    engine: Engine, since: datetime, until: datetime
+) -> dict[str, tuple[float, int]]:
+    """Per model: mean graded quality and how many grades it is over."""
+    r = _results()
+    statement = (
+        select(r.c.model, func.avg(r.c.quality), func.count(r.c.quality))
+        .where(r.c.started_at >= since, r.c.started_at < until)
+        .where(r.c.quality.is_not(None))
+        .group_by(r.c.model)
+    )
+    with engine.connect() as connection:
+        return {
+            model: (float(mean), int(count))
+            for model, mean, count in connection.execute(statement)
+        }
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)

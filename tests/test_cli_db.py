@@ -1,0 +1,18 @@
+"""`prober db upgrade` and `prober db current` on both databases."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from prober.cli import main
+from storage.migrate import head_revision
+
+
+def test_db_upgrade_then_current(database_url: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["db", "upgrade", "--database", database_url])
+    assert result.exit_code == 0, result.output
+    assert f"revision {head_revision()}" in result.output
+    result = runner.invoke(main, ["db", "current", "--database", database_url])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"database at {head_revision()};")

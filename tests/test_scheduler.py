@@ -1,0 +1,98 @@
+"""The scheduler on a real event loop: lag is measured, a run never overlaps
+itself, and a hung run is cut so later runs go on."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prober.metrics import ProberMetrics
+from prober.plan import Job
+from prober.scheduler import ProbeScheduler
+
+
+def _job(interval_s: float, timeout_s: float = 5.0) -> Job:
+    return Job("glm-5", "ping", ("ping",), interval_s, 0.0, timeout_s)
+
+
+def _value(metrics: ProberMetrics, name: str, **labels: str) -> float:
+    found = metrics.registry.get_sample_value(name, labels)
+    return found or 0.0
+
+
+async def _until(reached: asyncio.Event) -> None:
+    await asyncio.wait_for(reached.wait(), timeout=10.0)
+
+
+async def test_runs_repeat_and_their_lag_is_measured() -> None:
+    metrics = ProberMetrics()
+    runs: list[float] = []
+    reached = asyncio.Event()
+
+    async def run(job: Job) -> None:
+        runs.append(asyncio.get_running_loop().time())
+        if len(runs) >= 3:
+            reached.set()
+
+    scheduler = ProbeScheduler(run, metrics)
+    scheduler.add(_job(0.3))
+    scheduler.start()
+    try:
+        await _until(reached)
+    finally:
+        scheduler.shutdown()
+    count = _value(metrics, "prober_scheduler_lag_seconds_count", probe="ping")
+    total = _value(metrics, "prober_scheduler_lag_seconds_sum", probe="ping")
+    assert count >= 3
+    assert 0 <= total / count < 0.5
+
+
+async def test_a_slow_run_is_never_overlapped() -> None:
+    metrics = ProberMetrics()
+    running = peak = 0
+    done = 0
+    reached = asyncio.Event()
+
+    async def run(job: Job) -> None:
+        nonlocal running, peak, done
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.9)
+        running -= 1
+        done += 1
+        if done >= 2:
+            reached.set()
+
+    scheduler = ProbeScheduler(run, metrics)
+    scheduler.add(_job(0.2))
+    scheduler.start()
+    try:
+        await _until(reached)
+    finally:
+        scheduler.shutdown()
+    assert peak == 1
+    skipped = _value(
+        metrics, "prober_scheduler_skipped_runs_total", probe="ping", reason="overlap"
+    )
+    assert skipped >= 1
+
+
+async def test_a_hung_run_is_cut_and_the_next_one_runs() -> None:
+    metrics = ProberMetrics()
+    started = 0
+    reached = asyncio.Event()
+
+    async def run(job: Job) -> None:
+        nonlocal started
+        started += 1
+        if started >= 3:
+            reached.set()
+        await asyncio.Event().wait()  # never returns by itself
+
+    scheduler = ProbeScheduler(run, metrics, cut_slack_s=0.0)
+    scheduler.add(_job(0.2, timeout_s=0.3))
+    scheduler.start()
+    try:
+        await _until(reached)
+    finally:
+        scheduler.shutdown()
+    assert _value(metrics, "prober_job_timeouts_total", probe="ping") >= 2
