@@ -19,6 +19,7 @@ from prober.config import Config, load_config
 from prober.exceptions import ProberError
 from prober.grader import grading_pool
 from prober.runner import ProbeRun
+from prober.tabular import FORMATS, Section, render_json, render_text, rich_table
 
 __all__ = ["main"]
 
@@ -403,3 +404,59 @@ def setup(config_path: str | None) -> None:
         install_node_packages(grading_settings(config.grading))
     except NodeSetupError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@_config_option
+@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+@click.option(
+    "--since",
+    type=click.Choice(["1h", "24h", "7d", "30d"]),
+    default="24h",
+    show_default=True,
+    help="Window the figures cover, ending now.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+)
+def report(config_path: str | None, database: str | None, since: str, fmt: str) -> None:
+    """The ranking: measured quality, price and value beside the reference
+    figures, with latency, errors, uptime and spend over a window."""
+    from prober.report import ranking_sections
+    from storage import make_engine
+
+    config, catalog = _load(config_path)
+    engine = make_engine(database or config.prober.database)
+    _require_schema(engine, database or config.prober.database)
+    sections = ranking_sections(engine, catalog, since)
+    engine.dispose()
+    _print_sections(sections, fmt, window=since)
+
+
+def _require_schema(engine: Any, database: str) -> None:
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        present = inspect(engine).has_table("probe_results")
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot read {database}: {exc.orig}") from None
+    if not present:
+        raise click.ClickException(
+            f"{database} holds no results yet; run `prober run` or `prober once` first"
+        )
+
+
+def _print_sections(sections: list[Section], fmt: str, **extra: Any) -> None:
+    if fmt == "json":
+        click.echo(render_json(sections, **extra))
+    elif fmt in ("markdown", "csv"):
+        click.echo(render_text(sections, fmt), nl=False)
+    else:
+        console = Console(width=None if sys.stdout.isatty() else 200)
+        for section in sections:
+            console.print(rich_table(section))

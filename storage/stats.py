@@ -24,7 +24,9 @@ __all__ = [
     "OutcomeCounts",
     "latency_samples",
     "outcome_counts",
+    "quality_by_task",
     "quality_means",
+    "spend_by_day",
     "rollup_outcome_counts",
     "spend_since",
     "token_averages",
@@ -237,6 +239,48 @@ def quality_means(
         return {
             model: (float(mean), int(count))
             for model, mean, count in connection.execute(statement)
+        }
+
+
+def quality_by_task(
+    engine: Engine, since: datetime, until: datetime
+) -> dict[tuple[str, str], tuple[float, int]]:
+    """Per (model, task): mean graded quality and how many grades it is over."""
+    r = _results()
+    statement = (
+        select(r.c.model, r.c.probe, func.avg(r.c.quality), func.count(r.c.quality))
+        .where(r.c.started_at >= since, r.c.started_at < until)
+        .where(r.c.quality.is_not(None))
+        .group_by(r.c.model, r.c.probe)
+    )
+    with engine.connect() as connection:
+        return {
+            (model, probe): (float(mean), int(count))
+            for model, probe, mean, count in connection.execute(statement)
+        }
+
+
+def spend_by_day(
+    engine: Engine, since: datetime, until: datetime
+) -> dict[tuple[str, str], float]:
+    """Per (model, UTC day as YYYY-MM-DD): the sum of ``cost_usd``."""
+    r = _results()
+    if engine.dialect.name == "postgresql":
+        day = func.to_char(func.timezone("UTC", r.c.started_at), "YYYY-MM-DD")
+    else:
+        # SQLite keeps the UTC timestamp as text; its first ten characters
+        # are the day.
+        day = func.substr(r.c.started_at, 1, 10)
+    statement = (
+        select(r.c.model, day.label("day"), func.sum(r.c.cost_usd))
+        .where(r.c.started_at >= since, r.c.started_at < until)
+        .where(r.c.cost_usd.is_not(None))
+        .group_by(r.c.model, day)
+    )
+    with engine.connect() as connection:
+        return {
+            (model, str(day)): float(total or 0.0)
+            for model, day, total in connection.execute(statement)
         }
 
 
