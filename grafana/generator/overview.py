@@ -87,12 +87,36 @@ def _models_now() -> list[Item]:
     ).override_by_name(
         "Up", [DynamicConfigValue(id_val="mappings", value=up_down_mappings())]
     )
+    windows = ("1h", "24h", "7d", "30d")
+    uptime = table_panel(
+        "Uptime by window",
+        [
+            prom(
+                f"min by ({BY}) ({probes('prober_uptime_ratio', matcher)})",
+                instant=True,
+            )
+            for matcher in [f'window="{window}"' for window in windows]
+        ],
+        description=(
+            "Successful over successful and failed probes, as the status page "
+            "counts it: rate-limited probes and maintenance windows left out."
+        ),
+        w=8,
+        h=10,
+        merge=True,
+        rename={
+            f"Value #{chr(ord('A') + i)}": window for i, window in enumerate(windows)
+        },
+        units=dict.fromkeys(windows, "percentunit"),
+    )
     up_over_time = state_timeline(
         "Up over time",
         [prom(f"max by (model) ({probes('prober_model_up')})", "{{model}}")],
         description="Whether each model's latest probe had succeeded.",
+        w=16,
+        h=10,
     )
-    return [row("Now"), models, up_over_time]
+    return [row("Now"), models, up_over_time, uptime]
 
 
 def _latency() -> list[Item]:
