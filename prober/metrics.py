@@ -19,7 +19,13 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -64,6 +70,9 @@ class ProberMetrics:
     """The metric families, registered in their own registry."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        # The *_created series double the size of every scrape and say
+        # nothing the process start time does not (a process-wide switch).
+        disable_created_metrics()
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.requests = Counter(
