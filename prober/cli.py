@@ -16,6 +16,13 @@ from rich.table import Table
 
 from prober.catalog import Catalog, build_catalog
 from prober.config import Config, load_config
+from prober.context import SweepResult
+from prober.context.console import (
+    print_sweeps,
+    request_count,
+    show_sweep_costs,
+    store_sweeps,
+)
 from prober.exceptions import ProberError
 from prober.grader import grading_pool
 from prober.runner import ProbeRun
@@ -142,22 +149,31 @@ def once(
             target, api_key_env, list(models) or list(catalog.models)
         )
     selection = _selection(catalog, models, probes)
+    show_sweep_costs(catalog, selection, _stderr)
 
     grading = grading_pool(config.grading)
+    sweeps: list[SweepResult] = []
     try:
-        with _ProgressBar(len(selection), quiet=as_json) as advance:
+        with _ProgressBar(request_count(catalog, selection), as_json) as advance:
             runs = asyncio.run(
-                run_once(catalog, selection, config.prober.vantage, advance, grading)
-            )
+                run_once(
+                    catalog, selection, config.prober.vantage, advance, grading,
+                    sweeps.append,
+                )
+            )  # fmt: skip
     finally:
         grading.close()
     if not no_store:
         _store(runs, database or config.prober.database)
+        target = database or config.prober.database
+        store_sweeps(sweeps, target, Path(_spill_name(target)))
     if as_json:
         for run in runs:
             click.echo(json.dumps(_json_record(run.record)))
     else:
-        Console(width=None if sys.stdout.isatty() else 160).print(_results_table(runs))
+        console = Console(width=None if sys.stdout.isatty() else 160)
+        console.print(_results_table(runs))
+        print_sweeps(console, sweeps)
 
 
 def _selection(
@@ -263,6 +279,51 @@ def _results_table(runs: list[ProbeRun]) -> Table:
             "-" if r["cost_usd"] is None else f"{r['cost_usd']:.6f}",
         )
     return table
+
+
+@main.command()
+@_config_option
+@click.option(
+    "--context",
+    is_flag=True,
+    help="Context sweeps: accuracy and TTFT per length, prefill rate, "
+    "effective context.",
+)
+@click.option(
+    "--since",
+    default="7d",
+    show_default=True,
+    help="Window: a span back from now (30m, 24h, 7d, 2w) or an ISO date.",
+)
+@click.option("--model", "models", multiple=True, help="Model id (repeatable).")
+@click.option(
+    "--plot",
+    "plot_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write PNG charts to this directory.",
+)
+@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+def report(
+    config_path: str | None,
+    context: bool,
+    since: str,
+    models: tuple[str, ...],
+    plot_dir: Path | None,
+    database: str | None,
+) -> None:
+    """Print reports from the stored results."""
+    from prober.reports import ReportOptions, parse_since, run_reports
+
+    chosen = [name for name, wanted in (("context", context),) if wanted]
+    if not chosen:
+        raise click.UsageError("choose a report: --context")
+    try:
+        start = parse_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    config = load_config(config_path)
+    options = ReportOptions(database or config.prober.database, start, models, plot_dir)
+    run_reports(chosen, options, Console())
 
 
 @main.command()

@@ -83,7 +83,6 @@ class Runner:
     async def run(self, model_id: str, probe: str) -> ProbeRun:
         """Probe ``model_id`` with ``probe``; always returns a record."""
         catalog = self._catalog
-        provider = catalog.provider_of(model_id)
         task = catalog.tasks[probe]
         request = ChatRequest(
             model=model_id,
@@ -91,19 +90,25 @@ class Runner:
             max_tokens=catalog.max_tokens(probe),
             temperature=task.temperature,
         )
+        run = await self.send(model_id, probe, request)
+        grade = await self._grade(probe, run.measurement)
+        if grade is not None:
+            _take_grade(run.record, grade)
+            run.grade = grade
+        return run
 
+    async def send(self, model_id: str, probe: str, request: ChatRequest) -> ProbeRun:
+        """Send one request made by the caller (the context sweep makes its
+        own prompts) within the provider's limits; the record is ungraded."""
+        provider = self._catalog.provider_of(model_id)
         async with self._slot(provider):
             await self._pacer(provider).wait()
             started_at = datetime.now(UTC)
             measurement = await self._client.complete(
-                provider.endpoint(), request, catalog.timeouts(probe)
+                provider.endpoint(), request, self._catalog.timeouts(probe)
             )
-
         record = self._record(model_id, provider.name, probe, started_at, measurement)
-        grade = await self._grade(probe, measurement)
-        if grade is not None:
-            _take_grade(record, grade)
-        return ProbeRun(record, measurement, grade)
+        return ProbeRun(record, measurement)
 
     async def _grade(self, probe: str, measurement: Measurement) -> Grade | None:
         if self._grading is None or not self._grading.grades(probe):

@@ -19,6 +19,8 @@ from aiohttp import web
 
 from prober.catalog import Catalog
 from prober.client import StreamingClient
+from prober.context import PROBE as CONTEXT_PROBE
+from prober.context import ContextMetrics, ContextSweeper
 from prober.embedded import EmbeddedSimulator, attach_simulator
 from prober.exceptions import ConfigError
 from prober.grader import GradingPool
@@ -26,7 +28,7 @@ from prober.metrics import ProberMetrics
 from prober.runner import ProbeRun, Runner
 from prober.scheduler import ProbeScheduler
 from prober.web import create_app
-from storage import ResultWriter, create_schema, make_engine
+from storage import ResultWriter, SweepWriter, create_schema, make_engine
 
 __all__ = ["Service", "ServiceOptions", "parse_listen"]
 
@@ -62,9 +64,12 @@ class Service:
         self.options = options
         self._grading = grading
         self.metrics = ProberMetrics()
+        self.context_metrics = ContextMetrics(self.metrics.registry)
         self.listen_port: int | None = None
         self._simulator: EmbeddedSimulator | None = None
         self._writer: ResultWriter | None = None
+        self._sweep_writer: SweepWriter | None = None
+        self._sweeper: ContextSweeper | None = None
         self._web: web.AppRunner | None = None
         self._client: StreamingClient | None = None
         self._scheduler: ProbeScheduler | None = None
@@ -113,6 +118,8 @@ class Service:
             self._grading.close()
         if self._writer is not None:
             await asyncio.to_thread(self._writer.close)
+        if self._sweep_writer is not None:
+            await asyncio.to_thread(self._sweep_writer.close)
         if self._web is not None:
             await self._web.cleanup()
         if self._simulator is not None:
@@ -128,6 +135,8 @@ class Service:
         spill = self.options.spill_path or _default_spill(self.options.database)
         self._writer = ResultWriter(engine, spill)
         self._writer.start()
+        self._sweep_writer = SweepWriter(engine, spill)
+        self._sweep_writer.start()
         writer = self._writer
         self.metrics.track(
             "prober_writer_queue_rows",
@@ -159,6 +168,7 @@ class Service:
         self._runner = Runner(
             self.catalog, self._client, self.options.vantage, self._grading
         )
+        self._sweeper = ContextSweeper(self._runner, self.options.vantage)
         scheduled = self.catalog.scheduled()
         self.metrics.prepare(
             [(m, self.catalog.models[m].provider, p) for m, p, _ in scheduled],
@@ -181,6 +191,9 @@ class Service:
         assert task is not None
         self._inflight.add(task)
         try:
+            if probe == CONTEXT_PROBE:
+                await self._sweep(model)
+                return
             run = await self._runner.run(model, probe)
         except asyncio.CancelledError:
             log.info("%s %s cut short at shutdown", probe, model)
@@ -188,6 +201,21 @@ class Service:
         finally:
             self._inflight.discard(task)
         self._record(run)
+
+    async def _sweep(self, model: str) -> None:
+        """A context sweep: each request recorded as it ends, then the
+        derived figures stored and shown on the context gauges."""
+        assert self._sweeper is not None and self._sweep_writer is not None
+        sweep = await self._sweeper.sweep(model, self._record_sweep_request)
+        self._sweep_writer.submit(sweep.row(), sweep.cell_rows())
+        self.context_metrics.observe(sweep)
+
+    def _record_sweep_request(self, run: ProbeRun) -> None:
+        # A long prompt timing out says nothing about whether the model is
+        # up, so sweep requests leave the up gauge and the up/down log alone.
+        self.metrics.observe(run.record, datetime.now(UTC).timestamp(), False)
+        assert self._writer is not None
+        self._writer.submit(dict(run.record))
 
     def _record(self, run: ProbeRun) -> None:
         record = run.record
