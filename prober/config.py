@@ -104,7 +104,7 @@ class ContextProbeConfig(ProbeConfig):
 
     ladder: tuple[int, ...] = Field(DEFAULT_LADDER, min_length=1, max_length=12)
     depths: tuple[float, ...] = Field(DEFAULT_DEPTHS, min_length=1, max_length=10)
-    headroom: float = Field(0.03, ge=0, lt=0.5)
+    headroom: float = Field(0.05, ge=0, lt=0.5)
     keep_ratio: float = Field(0.9, gt=0, le=1)
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
 

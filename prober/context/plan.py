@@ -9,8 +9,9 @@ past the length (or the window).
 
 Prompt sizes are estimated from characters at a tokens-per-character ratio
 that starts at a typical figure for source code and is calibrated by every
-answer's ``usage``: the sweep climbs the ladder from the shortest length,
-so the long prompts are sized by what the short ones measured.
+answer's ``usage`` (:class:`TokenEstimate`): the sweep climbs the ladder from
+the shortest length, so the long prompts are sized by what the short ones
+measured.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ __all__ = ["Rung", "TokenEstimate", "length_label", "plan_sweep"]
 
 # Below this a prompt is all introduction and question, with no padding.
 _MIN_TARGET_TOKENS = 128
-# Source code runs at three to four characters a token in most tokenizers.
+# Source code runs at three to four characters a token in most tokenizers,
+# English prose at about four.
 _START_TOKENS_PER_CHAR = 0.3
+_PROSE_TOKENS_PER_CHAR = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,33 +66,39 @@ def plan_sweep(
 
 
 class TokenEstimate:
-    """Tokens per character of the prompts sent to one model, learned from
-    ``usage``: total prompt tokens over total characters, so the longest
-    prompts, where a constant per-request overhead matters least, weigh most.
+    """Tokens per character of one model's padding, learned from ``usage``.
+
+    A prompt is padding plus fixed words (the nonce line, introduction,
+    needle and question, a few hundred characters of prose). Those are
+    counted at a prose rate of a token per four characters; what ``usage``
+    reports beyond them is the padding's. Calibrating on the whole prompt
+    instead would carry the short prompts' larger share of prose into the
+    long ones and undercount them. The ratio is total padding tokens over
+    total padding characters, so the longest prompts weigh most.
     """
 
     def __init__(self, tokens_per_char: float = _START_TOKENS_PER_CHAR) -> None:
         self._start = tokens_per_char
         self._chars = 0
-        self._tokens = 0
+        self._tokens = 0.0
 
     @property
     def tokens_per_char(self) -> float:
-        if not self._chars:
+        if not self._chars or self._tokens <= 0:
             return self._start
         return self._tokens / self._chars
 
-    @property
-    def calibrated(self) -> bool:
-        return self._chars > 0
+    def learn(self, padding_chars: int, fixed_chars: int, tokens: int) -> None:
+        padding_tokens = tokens - fixed_chars * _PROSE_TOKENS_PER_CHAR
+        if padding_chars > 0 and padding_tokens > 0:
+            self._chars += padding_chars
+            self._tokens += padding_tokens
 
-    def learn(self, chars: int, tokens: int) -> None:
-        if chars > 0 and tokens > 0:
-            self._chars += chars
-            self._tokens += tokens
+    def padding_chars_for(self, tokens: int, fixed_chars: int) -> int:
+        """Characters of padding that bring a prompt to ``tokens``."""
+        padding_tokens = tokens - fixed_chars * _PROSE_TOKENS_PER_CHAR
+        return max(0, int(padding_tokens / self.tokens_per_char))
 
-    def chars_for(self, tokens: int) -> int:
-        return int(tokens / self.tokens_per_char)
-
-    def tokens_for(self, chars: int) -> int:
-        return round(chars * self.tokens_per_char)
+    def tokens_for(self, padding_chars: int, fixed_chars: int) -> int:
+        fixed_tokens = fixed_chars * _PROSE_TOKENS_PER_CHAR
+        return round(fixed_tokens + padding_chars * self.tokens_per_char)

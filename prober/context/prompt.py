@@ -23,6 +23,7 @@ from importlib import resources
 
 from prober.client import with_nonce
 from prober.context.padding import make_padding
+from prober.context.plan import TokenEstimate
 
 __all__ = [
     "NONCE_CHARS",
@@ -84,11 +85,18 @@ class ContextPrompt:
     text: str
     needle: Needle
     depth: float
+    padding_chars: int
 
     @property
     def chars(self) -> int:
         """Characters as sent, the client's nonce line included."""
         return len(self.text) + NONCE_CHARS
+
+    @property
+    def fixed_chars(self) -> int:
+        """Characters that are not padding: nonce, introduction, needle,
+        question and the blank lines between them."""
+        return self.chars - self.padding_chars
 
 
 def make_needle(rng: random.Random) -> Needle:
@@ -107,10 +115,15 @@ def make_needle(rng: random.Random) -> Needle:
 
 
 def build_prompt(
-    template: PromptTemplate, seed: str, chars: int, depth: float
+    template: PromptTemplate,
+    seed: str,
+    tokens: int,
+    depth: float,
+    estimate: TokenEstimate,
 ) -> ContextPrompt:
-    """A prompt of about ``chars`` characters (nonce line included) with the
-    needle at ``depth`` of the padding. Deterministic for a given ``seed``.
+    """A prompt of about ``tokens`` tokens by ``estimate`` (never more, by
+    it), with the needle at ``depth`` of the padding. Deterministic for a
+    given ``seed`` and estimate.
 
     CPU-bound for long prompts: call it from a worker thread."""
     rng = random.Random(seed)
@@ -124,11 +137,12 @@ def build_prompt(
         + len(question)
         + 3 * len(_SEPARATOR)
     )
-    pieces = make_padding(rng, max(0, chars - fixed))
+    pieces = make_padding(rng, estimate.padding_chars_for(tokens, fixed))
+    padding_chars = sum(len(piece) + len(_SEPARATOR) for piece in pieces)
     pieces.insert(_insertion_index(pieces, depth), block)
     body = _SEPARATOR.join(pieces)
     text = _SEPARATOR.join((template.introduction, body, question))
-    return ContextPrompt(text, needle, depth)
+    return ContextPrompt(text, needle, depth, padding_chars)
 
 
 def _insertion_index(pieces: list[str], depth: float) -> int:

@@ -192,9 +192,8 @@ class ContextSweeper:
     ) -> tuple[ProbeRun, Point]:
         catalog = self._runner.catalog
         estimate = self._estimates.setdefault(model_id, TokenEstimate())
-        chars = estimate.chars_for(rung.target_tokens)
         prompt = await asyncio.to_thread(
-            build_prompt, self._template, seed, chars, rung.depth
+            build_prompt, self._template, seed, rung.target_tokens, rung.depth, estimate
         )
         request = ChatRequest(
             model=model_id,
@@ -232,9 +231,9 @@ def _prompt_tokens(
     """The prompt's size from usage, teaching the estimate; else the estimate."""
     m = run.measurement
     if m.tokens_source == "usage" and m.input_tokens:
-        estimate.learn(prompt.chars, m.input_tokens)
+        estimate.learn(prompt.padding_chars, prompt.fixed_chars, m.input_tokens)
         return m.input_tokens
-    return estimate.tokens_for(prompt.chars)
+    return estimate.tokens_for(prompt.padding_chars, prompt.fixed_chars)
 
 
 def _total(records: list[dict[str, Any]], name: str) -> Any:

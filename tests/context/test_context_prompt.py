@@ -7,35 +7,45 @@ import time
 
 import pytest
 
-from prober.context.prompt import PromptTemplate, build_prompt
+from prober.context.plan import TokenEstimate
+from prober.context.prompt import ContextPrompt, PromptTemplate, build_prompt
 from simulator import tokenizer
 from simulator.retrieval import find_retrieval
 
 pytestmark = pytest.mark.timeout(30)
 
 TEMPLATE = PromptTemplate.load()
+ESTIMATE = TokenEstimate()
+
+
+def prompt_of(seed: str, tokens: int, depth: float) -> ContextPrompt:
+    return build_prompt(TEMPLATE, seed, tokens, depth, ESTIMATE)
 
 
 def test_a_seed_gives_the_same_prompt_and_another_seed_another() -> None:
-    first = build_prompt(TEMPLATE, "7:0", 20_000, 0.5)
-    again = build_prompt(TEMPLATE, "7:0", 20_000, 0.5)
-    other = build_prompt(TEMPLATE, "8:0", 20_000, 0.5)
+    first = prompt_of("7:0", 20_000, 0.5)
+    again = prompt_of("7:0", 20_000, 0.5)
+    other = prompt_of("8:0", 20_000, 0.5)
 
     assert first == again
     assert other.text != first.text
     assert other.needle.fact != first.needle.fact
 
 
-@pytest.mark.parametrize("chars", [3_000, 50_000, 400_000])
-def test_the_prompt_fills_its_size_without_passing_it(chars: int) -> None:
-    prompt = build_prompt(TEMPLATE, "1:1", chars, 0.1)
+@pytest.mark.parametrize("tokens", [1_000, 16_000, 128_000])
+def test_the_prompt_fills_its_size_by_the_estimate_without_passing_it(
+    tokens: int,
+) -> None:
+    prompt = prompt_of("1:1", tokens, 0.1)
 
-    assert chars - 100 <= prompt.chars <= chars
+    estimated = ESTIMATE.tokens_for(prompt.padding_chars, prompt.fixed_chars)
+    assert tokens - 20 <= estimated <= tokens
+    assert prompt.padding_chars + prompt.fixed_chars == prompt.chars
 
 
 @pytest.mark.parametrize("depth", [0.0, 0.1, 0.5, 0.9, 1.0])
 def test_the_needle_sits_at_its_depth_inside_the_padding(depth: float) -> None:
-    prompt = build_prompt(TEMPLATE, "2:3", 100_000, depth)
+    prompt = prompt_of("2:3", 100_000, depth)
     start = len(TEMPLATE.introduction)
     end = prompt.text.index("Question: ")
 
@@ -46,7 +56,7 @@ def test_the_needle_sits_at_its_depth_inside_the_padding(depth: float) -> None:
 
 
 def test_the_prompt_reads_as_source_code_files() -> None:
-    text = build_prompt(TEMPLATE, "4:0", 30_000, 0.5).text
+    text = prompt_of("4:0", 30_000, 0.5).text
 
     assert text.startswith(TEMPLATE.introduction)
     assert text.count("### file: src/") >= 3
@@ -56,7 +66,7 @@ def test_the_prompt_reads_as_source_code_files() -> None:
 
 
 def test_the_simulator_finds_the_question_and_the_fact() -> None:
-    prompt = build_prompt(TEMPLATE, "5:0", 20_000, 0.9)
+    prompt = prompt_of("5:0", 20_000, 0.9)
 
     found = find_retrieval(prompt.text)
 
@@ -65,7 +75,7 @@ def test_the_simulator_finds_the_question_and_the_fact() -> None:
 
 
 def test_scoring_is_a_case_blind_string_match() -> None:
-    needle = build_prompt(TEMPLATE, "6:0", 2_000, 0.5).needle
+    needle = prompt_of("6:0", 2_000, 0.5).needle
 
     assert needle.found_in(f"The function returns `{needle.fact}`.")
     assert needle.found_in(needle.fact.lower())
@@ -75,8 +85,8 @@ def test_scoring_is_a_case_blind_string_match() -> None:
 
 def test_a_128k_token_prompt_is_made_in_well_under_a_second() -> None:
     began = time.perf_counter()
-    prompt = build_prompt(TEMPLATE, "9:0", 131072 * 4, 0.5)
+    prompt = prompt_of("9:0", 131072, 0.5)
     elapsed = time.perf_counter() - began
 
-    assert prompt.chars > 500_000
+    assert prompt.chars > 400_000
     assert elapsed < 1.0
