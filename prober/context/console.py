@@ -23,7 +23,7 @@ def show_sweep_costs(
     for model, probe in selection:
         if probe == PROBE:
             cost = estimate_sweep_cost(catalog, model)
-            console.print(cost.describe(), highlight=False)
+            console.print(cost.describe(), highlight=False, soft_wrap=True)
 
 
 def request_count(catalog: Catalog, selection: list[tuple[str, str]]) -> int:

@@ -1,9 +1,10 @@
 """Running one context sweep of one model.
 
 A sweep climbs the ladder from the shortest length: at each (length, depth)
-it makes a prompt in a worker thread (padding is CPU work, and the event
-loop times other requests meanwhile), sends it through the runner, within
-the provider's concurrency and pacing, and scores the answer. Requests go
+it makes and encodes a prompt in a worker thread (CPU work of tens of
+milliseconds at 128K tokens, while the event loop times other requests),
+sends it through the runner, within the provider's concurrency and pacing,
+and scores the answer. Requests go
 one at a time, so the model's time to first token is its prefill and not
 the sweep's own queue. Each request becomes an ordinary result record with
 ``context_tokens``, ``needle_depth`` and ``needle_found`` set; when the
@@ -23,12 +24,12 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from prober.catalog import Catalog
-from prober.client import ChatRequest
+from prober.client import ChatRequest, request_body
 from prober.config import ContextProbeConfig
 from prober.context.derive import Point, SweepFigures, derive
 from prober.context.plan import Rung, TokenEstimate, plan_sweep
@@ -192,14 +193,14 @@ class ContextSweeper:
     ) -> tuple[ProbeRun, Point]:
         catalog = self._runner.catalog
         estimate = self._estimates.setdefault(model_id, TokenEstimate())
-        prompt = await asyncio.to_thread(
-            build_prompt, self._template, seed, rung.target_tokens, rung.depth, estimate
-        )
         request = ChatRequest(
             model=model_id,
-            prompt=prompt.text,
+            prompt="",
             max_tokens=catalog.max_tokens(PROBE),
             temperature=catalog.tasks[PROBE].temperature,
+        )
+        prompt, request = await asyncio.to_thread(
+            self._prepare, request, seed, rung, estimate
         )
 
         run = await self._runner.send(model_id, PROBE, request)
@@ -223,6 +224,16 @@ class ContextSweeper:
             run.ok, found,
         )  # fmt: skip
         return run, point
+
+    def _prepare(
+        self, request: ChatRequest, seed: str, rung: Rung, estimate: TokenEstimate
+    ) -> tuple[ContextPrompt, ChatRequest]:
+        """The prompt and the encoded request: CPU work for a worker thread."""
+        prompt = build_prompt(
+            self._template, seed, rung.target_tokens, rung.depth, estimate
+        )
+        request = replace(request, prompt=prompt.text)
+        return prompt, replace(request, body=request_body(request))
 
 
 def _prompt_tokens(
