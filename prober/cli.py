@@ -323,7 +323,7 @@ def report(
         raise click.BadParameter(str(exc), param_hint="--since") from None
     config = load_config(config_path)
     options = ReportOptions(database or config.prober.database, start, models, plot_dir)
-    run_reports(chosen, options, Console())
+    run_reports(chosen, options, Console(width=None if sys.stdout.isatty() else 160))
 
 
 @main.command()

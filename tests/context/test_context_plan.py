@@ -133,3 +133,15 @@ def test_an_input_price_is_counted(tmp_path: Path) -> None:
     expected = (cost.input_tokens * 0.5 + cost.output_tokens * 1.92) / 1e6
     assert cost.input_priced and cost.cost_usd == pytest.approx(expected)
     assert "input_price_per_mtok" not in cost.describe()
+
+
+def test_the_public_surface_is_pinned() -> None:
+    import prober.context
+
+    assert sorted(prober.context.__all__) == [
+        "ContextMetrics", "ContextSweeper", "PROBE", "Rung", "SweepCost",
+        "SweepFigures", "SweepResult", "context_settings", "estimate_sweep_cost",
+        "length_label", "sweep_plan",
+    ]  # fmt: skip
+    for name in prober.context.__all__:
+        assert getattr(prober.context, name) is not None
