@@ -16,10 +16,17 @@ from rich.table import Table
 
 from prober.catalog import Catalog, build_catalog
 from prober.config import Config, load_config
+from prober.context import SweepResult
+from prober.context.console import (
+    print_sweeps,
+    request_count,
+    show_sweep_costs,
+    store_sweeps,
+)
 from prober.exceptions import ProberError
 from prober.grader import grading_pool
 from prober.runner import ProbeRun
-from prober.tabular import FORMATS, Section, render_json, render_text, rich_table
+from prober.tabular import FORMATS
 
 __all__ = ["main"]
 
@@ -154,22 +161,31 @@ def once(
             target, api_key_env, list(models) or list(catalog.models)
         )
     selection = _selection(catalog, models, probes)
+    show_sweep_costs(catalog, selection, _stderr)
 
     grading = grading_pool(config.grading)
+    sweeps: list[SweepResult] = []
     try:
-        with _ProgressBar(len(selection), quiet=as_json) as advance:
+        with _ProgressBar(request_count(catalog, selection), as_json) as advance:
             runs = asyncio.run(
-                run_once(catalog, selection, config.prober.vantage, advance, grading)
-            )
+                run_once(
+                    catalog, selection, config.prober.vantage, advance, grading,
+                    sweeps.append,
+                )
+            )  # fmt: skip
     finally:
         grading.close()
     if not no_store:
         _store(runs, database or config.prober.database)
+        target = database or config.prober.database
+        store_sweeps(sweeps, target, Path(_spill_name(target)))
     if as_json:
         for run in runs:
             click.echo(json.dumps(_json_record(run.record)))
     else:
-        Console(width=None if sys.stdout.isatty() else 160).print(_results_table(runs))
+        console = Console(width=None if sys.stdout.isatty() else 160)
+        console.print(_results_table(runs))
+        print_sweeps(console, sweeps)
 
 
 def _selection(
@@ -321,6 +337,76 @@ def current(config_path: str | None, database: str | None) -> None:
 
 
 @main.command()
+@_config_option
+@click.option(
+    "--context",
+    is_flag=True,
+    help="Context sweeps: accuracy and TTFT per length, prefill rate, "
+    "effective context.",
+)
+@click.option(
+    "--since",
+    help="Window: a span back from now (30m, 24h, 7d, 2w) or an ISO date "
+    "[default: 24h for the ranking, 7d for --context].",
+)
+@click.option("--model", "models", multiple=True, help="Model id (repeatable).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Output of the ranking; --context prints tables.",
+)
+@click.option(
+    "--plot",
+    "plot_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --context, also write PNG charts to this directory.",
+)
+@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+def report(
+    config_path: str | None,
+    context: bool,
+    since: str | None,
+    models: tuple[str, ...],
+    fmt: str,
+    plot_dir: Path | None,
+    database: str | None,
+) -> None:
+    """Print reports from the stored results: by default the ranking
+    (measured quality, price and value beside the reference figures, with
+    latency, errors, uptime and spend)."""
+    from prober.reports import ReportOptions, parse_since, run_reports
+
+    name = "context" if context else "ranking"
+    if name != "ranking" and fmt != "table":
+        raise click.UsageError("--format applies to the ranking report")
+    if plot_dir is not None and name != "context":
+        raise click.UsageError("--plot goes with --context")
+    window = since or ("7d" if context else "24h")
+    try:
+        start = parse_since(window)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    config, catalog = _load(config_path)
+    for model in models:
+        if model not in catalog.models:
+            raise click.BadParameter(f"unknown model {model!r}", param_hint="--model")
+    options = ReportOptions(
+        database=database or config.prober.database,
+        since=start,
+        catalog=catalog,
+        models=models,
+        plot_dir=plot_dir,
+        fmt=fmt,
+        window=window,
+    )
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    run_reports([name], options, console)
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--profiles", type=click.Path(exists=True, dir_okay=False))
@@ -404,59 +490,3 @@ def setup(config_path: str | None) -> None:
         install_node_packages(grading_settings(config.grading))
     except NodeSetupError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-@main.command()
-@_config_option
-@click.option("--database", help="SQLite file or database URL [default: prober.db].")
-@click.option(
-    "--since",
-    type=click.Choice(["1h", "24h", "7d", "30d"]),
-    default="24h",
-    show_default=True,
-    help="Window the figures cover, ending now.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="table",
-    show_default=True,
-)
-def report(config_path: str | None, database: str | None, since: str, fmt: str) -> None:
-    """The ranking: measured quality, price and value beside the reference
-    figures, with latency, errors, uptime and spend over a window."""
-    from prober.report import ranking_sections
-    from storage import make_engine
-
-    config, catalog = _load(config_path)
-    engine = make_engine(database or config.prober.database)
-    _require_schema(engine, database or config.prober.database)
-    sections = ranking_sections(engine, catalog, since)
-    engine.dispose()
-    _print_sections(sections, fmt, window=since)
-
-
-def _require_schema(engine: Any, database: str) -> None:
-    from sqlalchemy import inspect
-    from sqlalchemy.exc import OperationalError
-
-    try:
-        present = inspect(engine).has_table("probe_results")
-    except OperationalError as exc:
-        raise click.ClickException(f"cannot read {database}: {exc.orig}") from None
-    if not present:
-        raise click.ClickException(
-            f"{database} holds no results yet; run `prober run` or `prober once` first"
-        )
-
-
-def _print_sections(sections: list[Section], fmt: str, **extra: Any) -> None:
-    if fmt == "json":
-        click.echo(render_json(sections, **extra))
-    elif fmt in ("markdown", "csv"):
-        click.echo(render_text(sections, fmt), nl=False)
-    else:
-        console = Console(width=None if sys.stdout.isatty() else 200)
-        for section in sections:
-            console.print(rich_table(section))

@@ -89,6 +89,10 @@ class ChatRequest:
     temperature: float = 0.3
     stream: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
+    # The body as made by request_body, when the caller encoded it already:
+    # a 128K-token prompt takes milliseconds to encode, which a caller does
+    # in a worker thread rather than on the event loop timing other requests.
+    body: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +279,7 @@ class StreamingClient:
         the target's failures (only for cancellation by the caller)."""
         timeouts = timeouts or Timeouts()
         call = _Call()
-        body = request_body(request)
+        body = request.body if request.body is not None else request_body(request)
         watchdog = call.watchdog = _Watchdog(call, timeouts)
         task = asyncio.current_task()
         assert task is not None

@@ -32,6 +32,7 @@ from prober.exceptions import ConfigError
 
 __all__ = [
     "Config",
+    "ContextProbeConfig",
     "GradingConfig",
     "MaintenanceWindow",
     "ModelConfig",
@@ -103,6 +104,45 @@ class ProbeConfig(_Strict):
     enabled: bool = True
     max_tokens: int | None = Field(None, ge=1)
     timeouts: TimeoutsConfig = TimeoutsConfig()
+
+
+DEFAULT_LADDER = (1024, 4096, 16384, 32768, 65536, 131072)
+DEFAULT_DEPTHS = (0.1, 0.5, 0.9)
+
+
+class ContextProbeConfig(ProbeConfig):
+    """``[probes.context]``: the context sweep's ladder, on top of the keys
+    every probe has. Lengths are prompt tokens; depths are the needle's
+    position as a share of the padding (0 at the top, 1 at the bottom)."""
+
+    ladder: tuple[int, ...] = Field(DEFAULT_LADDER, min_length=1, max_length=12)
+    depths: tuple[float, ...] = Field(DEFAULT_DEPTHS, min_length=1, max_length=10)
+    headroom: float = Field(0.05, ge=0, lt=0.5)
+    keep_ratio: float = Field(0.9, gt=0, le=1)
+    seed: int | None = Field(None, ge=0, le=2**31 - 1)
+
+    @field_validator("ladder")
+    @classmethod
+    def _lengths(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        for length in value:
+            if not 256 <= length <= 2_097_152:
+                raise ValueError(f"length {length} is not between 256 and 2097152")
+        _ascending(value)
+        return value
+
+    @field_validator("depths")
+    @classmethod
+    def _depths(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        for depth in value:
+            if not 0 <= depth <= 1:
+                raise ValueError(f"depth {depth} is not between 0 and 1")
+        _ascending(value)
+        return value
+
+
+def _ascending(values: tuple[float, ...]) -> None:
+    if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        raise ValueError("must be in ascending order without repeats")
 
 
 class ServiceConfig(_Strict):
@@ -181,6 +221,28 @@ class Config(_Strict):
     probes: dict[str, ProbeConfig] = Field(default_factory=dict)
     grading: GradingConfig = GradingConfig()
 
+    @field_validator("probes", mode="before")
+    @classmethod
+    def _context_keys(cls, value: Any) -> Any:
+        """``[probes.context]`` has keys of its own: check it as such, keeping
+        the table's name in the location of any error."""
+        if not isinstance(value, dict) or not isinstance(value.get("context"), dict):
+            return value
+        try:
+            context = ContextProbeConfig.model_validate(value["context"])
+        except ValidationError as exc:
+            details: list[Any] = [
+                {
+                    "type": error["type"],
+                    "loc": ("context", *error["loc"]),
+                    "input": error["input"],
+                    **({"ctx": error["ctx"]} if "ctx" in error else {}),
+                }
+                for error in exc.errors()
+            ]
+            raise ValidationError.from_exception_data(exc.title, details) from None
+        return {**value, "context": context}
+
 
 def load_config(path: str | Path | None = None) -> Config:
     """Read the default catalog, lay ``path`` over it, and validate."""
@@ -247,6 +309,7 @@ def _config_error(
         message = "unknown key"
     elif error["type"] == "missing":
         message = "required key is missing"
+    message = message.removeprefix("Value error, ")
     origin = _origin(location, user, user_name)
     return ConfigError(origin, ".".join(location), message)
 

@@ -238,8 +238,11 @@ class ProberMetrics:
             for family in (self.input_tokens, self.output_tokens):
                 family.labels(*labels)
 
-    def observe(self, record: Mapping[str, Any], timestamp_s: float) -> None:
-        """Count one result record."""
+    def observe(
+        self, record: Mapping[str, Any], timestamp_s: float, liveness: bool = True
+    ) -> None:
+        """Count one result record; with ``liveness`` false (a context sweep's
+        long prompts) it leaves the model's up and last-success gauges be."""
         labels = (
             record["model"],
             record["provider"],
@@ -267,6 +270,8 @@ class ProberMetrics:
         _add(self.output_tokens, labels, record["output_tokens"])
         _add(self.cost, labels, record["cost_usd"])
 
+        if not liveness:
+            return
         model_labels = (record["model"], record["provider"], record["vantage"])
         self.up.labels(*model_labels).set(1 if record["ok"] else 0)
         if record["ok"]:

@@ -16,14 +16,14 @@ both format them.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 
 from prober.catalog import PING, Catalog
-from prober.uptime import WINDOWS, uptime
+from prober.uptime import span_of, uptime
 from storage.stats import latency_samples, outcome_counts, quality_means, spend_since
 
 __all__ = ["RankingRow", "ranking"]
@@ -57,14 +57,15 @@ class RankingRow:
 def ranking(
     engine: Engine,
     catalog: Catalog,
-    window: str = "7d",
+    window: str | timedelta = "7d",
     now: datetime | None = None,
     vantage: str | None = None,
 ) -> list[RankingRow]:
-    """The ranking over ``window`` (a key of :data:`~prober.uptime.WINDOWS`).
+    """The ranking over ``window`` (a key of :data:`~prober.uptime.WINDOWS`,
+    or any span).
     Runs SQL: call it from a worker thread."""
     now = now or datetime.now(UTC)
-    since = now - WINDOWS[window]
+    since = now - span_of(window)
     models = list(catalog.models)
     samples = latency_samples(
         engine, ("ttft_s", "output_tokens_per_s"), since, now, models, None, vantage

@@ -18,7 +18,6 @@ from sqlalchemy import Engine
 from prober.catalog import Catalog
 from prober.ranking import ranking
 from prober.tabular import Column, Section
-from prober.uptime import WINDOWS
 from storage.stats import quality_by_task, spend_by_day
 
 __all__ = ["ranking_sections"]
@@ -55,14 +54,14 @@ RANKING_COLUMNS = (
 
 
 def ranking_sections(
-    engine: Engine, catalog: Catalog, window: str, now: datetime | None = None
+    engine: Engine, catalog: Catalog, since: datetime, now: datetime | None = None
 ) -> list[Section]:
-    """The report's sections over ``window`` (one of 1h, 24h, 7d, 30d)."""
+    """The report's sections from ``since`` to now."""
     now = now or datetime.now(UTC)
-    since = now - WINDOWS[window]
-    rows = [asdict(row) for row in ranking(engine, catalog, window, now)]
+    rows = [asdict(row) for row in ranking(engine, catalog, now - since, now)]
+    title = f"Ranking since {since:%Y-%m-%d %H:%M} UTC"
     return [
-        Section("ranking", f"Ranking over the last {window}", RANKING_COLUMNS, rows),
+        Section("ranking", title, RANKING_COLUMNS, rows),
         _quality_by_task(engine, catalog, since, now),
         _spend_by_day(engine, catalog, since, now),
     ]

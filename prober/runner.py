@@ -106,7 +106,6 @@ class Runner:
         included; the client's own timeouts normally end it well before.
         """
         catalog = self._catalog
-        provider = catalog.provider_of(model_id)
         task = catalog.tasks[probe]
         request = ChatRequest(
             model=model_id,
@@ -114,7 +113,27 @@ class Runner:
             max_tokens=catalog.max_tokens(probe),
             temperature=task.temperature,
         )
+        run = await self.send(model_id, probe, request, deadline_s)
+        grade = await self._grade(probe, run.measurement)
+        if grade is not None:
+            _take_grade(run.record, grade)
+            run.grade = grade
+        return run
 
+    async def send(
+        self,
+        model_id: str,
+        probe: str,
+        request: ChatRequest,
+        deadline_s: float | None = None,
+    ) -> ProbeRun:
+        """Send one request made by the caller (the context sweep makes its
+        own prompts) within the provider's limits; the record is ungraded.
+
+        ``deadline_s`` bounds the whole request, the wait for a provider slot
+        included; the client's own timeouts normally end it well before.
+        """
+        provider = self._catalog.provider_of(model_id)
         queued_at = datetime.now(UTC)
         started_at: datetime | None = None
         cut = False
@@ -124,7 +143,7 @@ class Runner:
                     await self._pacer(provider).wait()
                     started_at = datetime.now(UTC)
                     measurement = await self._client.complete(
-                        provider.endpoint(), request, catalog.timeouts(probe)
+                        provider.endpoint(), request, self._catalog.timeouts(probe)
                     )
         except TimeoutError:
             if not scope.expired():
@@ -137,10 +156,7 @@ class Runner:
             model_id, provider.name, probe, started_at or queued_at, measurement
         )
         answer = redact(measurement.answer, [provider.api_key() or ""])
-        grade = await self._grade(probe, measurement)
-        if grade is not None:
-            _take_grade(record, grade)
-        return ProbeRun(record, measurement, answer, cut, grade)
+        return ProbeRun(record, measurement, answer, cut)
 
     async def _grade(self, probe: str, measurement: Measurement) -> Grade | None:
         if self._grading is None or not self._grading.grades(probe):

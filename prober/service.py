@@ -25,18 +25,19 @@ from prober.api import ApiContext
 from prober.budget import DailyBudget, estimate_daily_spend
 from prober.catalog import Catalog
 from prober.client import StreamingClient
+from prober.context import ContextMetrics, ContextSweeper
 from prober.embedded import EmbeddedSimulator, attach_simulator
 from prober.exceptions import ConfigError, SetupError
 from prober.grader import GradingPool
 from prober.housekeeping import Housekeeping
-from prober.jobs import JobRunner
+from prober.jobs import JobRunner, SweepRecorder
 from prober.metrics import ProberMetrics
 from prober.plan import Job, build_plan
 from prober.reads import Reads
 from prober.runner import Runner
 from prober.scheduler import ProbeScheduler
 from prober.web import Readiness, create_app
-from storage import ResultWriter, make_engine
+from storage import ResultWriter, SweepWriter, make_engine
 from storage.migrate import upgrade
 from storage.stats import spend_since, token_averages
 
@@ -79,12 +80,14 @@ class Service:
         self.options = options
         self._grading = grading
         self.metrics = ProberMetrics()
+        self.context_metrics = ContextMetrics(self.metrics.registry)
         self.listen_port: int | None = None
         self.plan: list[Job] = []
         self.budget = DailyBudget(options.daily_budget_usd, self.metrics)
         self._simulator: EmbeddedSimulator | None = None
         self._writer: ResultWriter | None = None
         self._reads: Reads | None = None
+        self._sweep_writer: SweepWriter | None = None
         self._web: web.AppRunner | None = None
         self._client: StreamingClient | None = None
         self._scheduler: ProbeScheduler | None = None
@@ -136,6 +139,8 @@ class Service:
             self._grading.close()
         if self._writer is not None:
             await asyncio.to_thread(self._writer.close)
+        if self._sweep_writer is not None:
+            await asyncio.to_thread(self._sweep_writer.close)
         if self._web is not None:
             await self._web.cleanup()
         if self._reads is not None:
@@ -172,6 +177,8 @@ class Service:
         self._writer = ResultWriter(engine, spill)
         self._writer.start()
         self.metrics.track_writer(self._writer)
+        self._sweep_writer = SweepWriter(engine, spill)
+        self._sweep_writer.start()
         self._reads = Reads(engine)
         log.info("storing results in %s", where)
 
@@ -228,8 +235,19 @@ class Service:
         self._client = StreamingClient()
         await self._client.__aenter__()
         runner = Runner(self.catalog, self._client, self.options.vantage, self._grading)
+        assert self._sweep_writer is not None
+        sweeps = SweepRecorder(
+            ContextSweeper(runner, self.options.vantage),
+            self._sweep_writer,
+            self.context_metrics,
+        )
         self._jobs = JobRunner(
-            runner, self._writer, self.metrics, self.budget, self.options.vantage
+            runner,
+            self._writer,
+            self.metrics,
+            self.budget,
+            self.options.vantage,
+            sweeps,
         )
         self.metrics.prepare(self._targets(), self.options.vantage)
         self.metrics.prepare_schedule({job.name for job in self.plan})

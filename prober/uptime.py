@@ -28,7 +28,7 @@ from storage.stats import (
     rollup_outcome_counts,
 )
 
-__all__ = ["WINDOWS", "Uptime", "exclusions", "uptime"]
+__all__ = ["WINDOWS", "Uptime", "exclusions", "span_of", "uptime"]
 
 WINDOWS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -55,16 +55,18 @@ def exclusions(catalog: Catalog) -> list[Exclusion]:
 def uptime(
     engine: Engine,
     catalog: Catalog,
-    window: str,
+    window: str | timedelta,
     now: datetime | None = None,
     vantage: str | None = None,
     models: Sequence[str] | None = None,
 ) -> dict[str, Uptime]:
     """Per model of ``models`` (default: the catalog's), the uptime over
-    ``window``. Runs SQL: call it from a worker thread."""
+    ``window`` (a key of :data:`WINDOWS` or any span). Runs SQL: call it
+    from a worker thread."""
     now = now or datetime.now(UTC)
     models = list(models if models is not None else catalog.models)
-    since = now - WINDOWS[window]
+    since = now - span_of(window)
+    window = window if isinstance(window, str) else f"{window.total_seconds():g}s"
     raw_from = max(since, _raw_start(catalog, now))
     skip = exclusions(catalog)
     counts = outcome_counts(engine, raw_from, now, skip, vantage, models)
@@ -72,6 +74,11 @@ def uptime(
         older = rollup_outcome_counts(engine, since, raw_from, skip, vantage, models)
         counts = _merge(counts, older)
     return {model: _figure(window, counts.get(model)) for model in models}
+
+
+def span_of(window: str | timedelta) -> timedelta:
+    """The length of ``window``: a key of :data:`WINDOWS` or a span."""
+    return WINDOWS[window] if isinstance(window, str) else window
 
 
 def _raw_start(catalog: Catalog, now: datetime) -> datetime:

@@ -6,13 +6,15 @@ recognised (see :mod:`simulator.tasks`) and answered:
 - ``ping`` with ``pong``;
 - a coding task that has an answer bank with a bank answer drawn to match the
   model's quality for that task (see :mod:`simulator.banks`);
+- the context sweep's retrieval question with the hidden fact, or a miss
+  past the model's effective context (see :mod:`simulator.retrieval`);
 - anything else with filler prose of the requested length (``max_tokens``, or
   the profile file's ``default_max_tokens``).
 
 A model whose profile reasons (deepseek-r1) first thinks aloud: reasoning text,
 longer for a coding task than for a ping. ``max_tokens`` limits the answer,
-not the reasoning, as DeepSeek's reasoner API does. New kinds of answer (the
-context sweep's retrieval answers) belong in :meth:`Answerer.answer`.
+not the reasoning, as DeepSeek's reasoner API does. New kinds of answer
+belong in :meth:`Answerer.answer`.
 """
 
 import random
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from simulator import latency, tokenizer
 from simulator.banks import Bank
 from simulator.profiles import ModelProfile
+from simulator.retrieval import Retrieval, find_retrieval, retrieval_answer
 from simulator.tasks import TaskPrompts
 from simulator.tokenizer import EMPTY, TokenText
 
@@ -113,7 +116,17 @@ class Answerer:
         user_text: str,
         max_tokens: int | None,
         rng: random.Random,
+        prompt_tokens: int | None = None,
     ) -> Answer:
+        """The answer ``profile``'s model gives; ``prompt_tokens`` (counted
+        from ``user_text`` when not given) decides retrieval."""
+        # The retrieval question is found from the prompt's tail, before the
+        # task lookup normalises the whole (possibly 128K-token) text.
+        retrieval = find_retrieval(user_text)
+        if retrieval is not None:
+            if prompt_tokens is None:
+                prompt_tokens = tokenizer.count(user_text)
+            return self._retrieve(profile, retrieval, prompt_tokens, max_tokens, rng)
         task = self._prompts.recognise(user_text)
         if task == PING_TASK:
             answer = _capped(PONG, max_tokens, "pong")
@@ -128,6 +141,20 @@ class Answerer:
             answer = Answer(self._filler.take(length, rng), EMPTY, reason, "filler")
             effort = _EFFORT_FILLER
         return self._with_reasoning(answer, profile, effort, rng)
+
+    def _retrieve(
+        self,
+        profile: ModelProfile,
+        retrieval: Retrieval,
+        prompt_tokens: int,
+        max_tokens: int | None,
+        rng: random.Random,
+    ) -> Answer:
+        text = retrieval_answer(
+            retrieval, prompt_tokens, profile.effective_context, rng
+        )
+        answer = _capped(TokenText.of(text), max_tokens, "retrieval")
+        return self._with_reasoning(answer, profile, _EFFORT_FILLER, rng)
 
     def _target(self, profile: ModelProfile, task: str) -> float:
         return profile.task_quality.get(task, profile.reference_quality)

@@ -84,7 +84,9 @@ def _turn(
 ) -> Turn:
     rng = model.request_rng()
     plan = model.faults.draw(sim.clock(), rng)
-    answer = sim.answerer.answer(model.profile, chat.user_text, chat.max_tokens, rng)
+    answer = sim.answerer.answer(
+        model.profile, chat.user_text, chat.max_tokens, rng, chat.prompt_tokens
+    )
     logger.debug(
         "model=%s answer=%s stream=%s faults=%s",
         model.name,

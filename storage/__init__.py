@@ -5,14 +5,26 @@ Nothing here imports from ``prober``: the record's schema lives in
 """
 
 from storage.engine import create_schema, database_url, make_engine
+from storage.sweeps import (
+    ContextSweep,
+    ContextSweepCell,
+    SweepWriter,
+    load_sweep_cells,
+    load_sweeps,
+)
 from storage.tables import RECORD_FIELDS, ProbeResult
 from storage.writer import ResultWriter
 
 __all__ = [
     "RECORD_FIELDS",
+    "ContextSweep",
+    "ContextSweepCell",
     "ProbeResult",
     "ResultWriter",
+    "SweepWriter",
     "create_schema",
     "database_url",
+    "load_sweep_cells",
+    "load_sweeps",
     "make_engine",
 ]

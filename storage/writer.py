@@ -54,6 +54,7 @@ class ResultWriter:
         engine: Engine,
         spill_path: str | Path,
         *,
+        table: Table | None = None,
         batch_size: int = 500,
         flush_interval_s: float = 0.25,
         max_pending: int = 10_000,
@@ -61,7 +62,9 @@ class ResultWriter:
         health_interval_s: float = 5.0,
     ) -> None:
         self._engine = engine
-        self._results = _table(ProbeResult)
+        # Another table with a ``uid`` column (the context sweeps) can use
+        # the same batching, spilling and replay.
+        self._results = table if table is not None else _table(ProbeResult)
         self._answers = _table(ProbeAnswer)
         self._spill = Path(spill_path)
         self._batch_size = batch_size

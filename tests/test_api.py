@@ -22,11 +22,12 @@ from prober.web import create_app
 from storage import ResultWriter, create_schema, make_engine
 from tests.storage.rows import result_row
 
-NOW = datetime.now(UTC)
-
 
 def _rows() -> list[dict[str, Any]]:
-    base = (NOW - timedelta(minutes=10) - result_row()["started_at"]).total_seconds()
+    # Relative to when the fixture runs, not when the module was imported:
+    # a long suite reaches these tests minutes after collection.
+    now = datetime.now(UTC)
+    base = (now - timedelta(minutes=10) - result_row()["started_at"]).total_seconds()
     rows = [result_row(base + i * 60, ttft_s=0.1 * (i + 1)) for i in range(10)]
     rows += [
         result_row(base + 5, ok=False, error_type="http_5xx", ttft_s=None),
@@ -83,7 +84,8 @@ async def test_results_filter_and_page(client: TestClient) -> None:
             break
         cursor = f"&cursor={page['next_cursor']}"
     assert seen == 14
-    since = (NOW - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    since = since.replace("+00:00", "Z")
     recent = await _get(client, f"/results?since={since}&probe=ping&limit=1000")
     assert len(recent["results"]) == 12
 

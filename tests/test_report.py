@@ -16,15 +16,13 @@ from click.testing import CliRunner
 from prober.cli import main
 from storage import RECORD_FIELDS, ResultWriter, create_schema, make_engine
 
-NOW = datetime.now(UTC)
-
 
 def _row(model: str, probe: str, quality: float | None, cost: float, ok: bool = True,
          hours_ago: float = 1.0) -> dict[str, Any]:  # fmt: skip
     row: dict[str, Any] = dict.fromkeys(RECORD_FIELDS)
     row.update(
         uid=uuid.uuid4().hex,
-        started_at=NOW - timedelta(hours=hours_ago),
+        started_at=datetime.now(UTC) - timedelta(hours=hours_ago),
         model=model,
         provider="simulator",
         probe=probe,
@@ -86,7 +84,7 @@ def test_ranking_figures(database_url: str, tmp_path: Path) -> None:
     by_task = {row["model"]: row for row in payload["quality_by_task"]}
     assert by_task["glm-5"]["flatten"] == 8.0
     assert by_task["glm-5"]["code-review"] == 6.0
-    day = (NOW - timedelta(hours=1)).strftime("%Y-%m-%d")
+    day = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%d")
     spend = {row["model"]: row for row in payload["spend_by_day"]}
     assert abs(spend["glm-5"][day] - 0.0051) < 1e-9
 
@@ -102,7 +100,7 @@ def test_text_formats(database_url: str, tmp_path: Path) -> None:
     assert "| rank | model | quality |" in markdown
     assert "| 1 | glm-5 | 8.00 | 1.92 | 4.2 |" in markdown
     table = _report(database_url)
-    assert "Ranking over the last 24h" in table and "glm-5" in table
+    assert "Ranking since" in table and "glm-5" in table
     text = _report(database_url, "--format", "csv")
     ranking = text.split("\n\n")[0].split("\n", 1)[1]
     first = next(csv.DictReader(io.StringIO(ranking)))

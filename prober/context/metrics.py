@@ -1,0 +1,82 @@
+"""The context sweep's gauges: the latest sweep's figures per model.
+
+Registered into the service's registry beside the per-request metrics (a
+sweep's requests are counted there too, under probe ``context``). Labels
+stay bounded: ``length`` is a ladder bucket (``1k`` ... ``128k``), at most
+twelve per model, set by configuration and never by a measurement. A figure
+the latest sweep could not give (no fit, no answers at a length) removes
+its series instead of leaving the previous sweep's value standing.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Gauge
+
+from prober.context.sweep import SweepResult
+
+__all__ = ["ContextMetrics"]
+
+MODEL_LABELS = ("model", "provider", "vantage")
+LENGTH_LABELS = (*MODEL_LABELS, "length")
+
+
+class ContextMetrics:
+    """Gauges set from each finished sweep."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.effective = Gauge(
+            "prober_context_effective_tokens",
+            "Effective context of the latest sweep: the longest ladder length "
+            "at which retrieval accuracy stayed within keep_ratio (90%) of the "
+            "shortest length's.",
+            MODEL_LABELS,
+            registry=registry,
+        )
+        self.prefill = Gauge(
+            "prober_context_prefill_tokens_per_second",
+            "Prefill rate of the latest sweep: inverse slope of time to first "
+            "token against prompt tokens.",
+            MODEL_LABELS,
+            registry=registry,
+        )
+        self.accuracy = Gauge(
+            "prober_context_accuracy_ratio",
+            "Share of the latest sweep's answers at this length that held the "
+            "hidden fact.",
+            LENGTH_LABELS,
+            registry=registry,
+        )
+        self.ttft = Gauge(
+            "prober_context_ttft_seconds",
+            "Median time to first token of the latest sweep at this length.",
+            LENGTH_LABELS,
+            registry=registry,
+        )
+        self._lengths: dict[tuple[str, ...], set[str]] = {}
+
+    def observe(self, sweep: SweepResult) -> None:
+        """Show ``sweep``'s figures in place of the model's previous ones."""
+        labels = (sweep.model, sweep.provider, sweep.vantage)
+        figures = sweep.figures
+        _set(self.effective, labels, figures.effective_length)
+        _set(self.prefill, labels, figures.fit.tokens_per_s if figures.fit else None)
+
+        seen = set()
+        for length in figures.lengths:
+            seen.add(length.label)
+            _set(self.accuracy, (*labels, length.label), length.accuracy)
+            _set(self.ttft, (*labels, length.label), length.ttft_s)
+        for label in self._lengths.get(labels, set()) - seen:
+            _set(self.accuracy, (*labels, label), None)
+            _set(self.ttft, (*labels, label), None)
+        self._lengths[labels] = seen
+
+
+def _set(gauge: Gauge, labels: tuple[str, ...], value: float | None) -> None:
+    if value is not None:
+        gauge.labels(*labels).set(value)
+        return
+    try:
+        gauge.remove(*labels)
+    except KeyError:
+        pass
