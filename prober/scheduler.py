@@ -77,9 +77,15 @@ class ProbeScheduler:
         self._scheduler.add_listener(self._on_overlap, EVENT_JOB_MAX_INSTANCES)
         self._scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
 
-    def add(self, job: Job) -> None:
+    def add(self, job: Job, last_run: datetime | None = None) -> None:
+        """Schedule ``job``; with ``last_run`` (from the database) its first
+        run waits until a full interval after it, so restarting prober does
+        not repeat a daily sweep or a coding task that just ran."""
         self._jobs[job.id] = job
         spread = random.uniform(0, min(_FIRST_RUN_SPREAD_S, job.interval_s))
+        first = datetime.now(UTC) + timedelta(seconds=spread)
+        if last_run is not None:
+            first = max(first, last_run + timedelta(seconds=job.interval_s))
         self._scheduler.add_job(
             self._run_job,
             IntervalTrigger(
@@ -88,7 +94,7 @@ class ProbeScheduler:
             args=(job,),
             id=job.id,
             name=f"{job.name} {job.model}",
-            next_run_time=datetime.now(UTC) + timedelta(seconds=spread),
+            next_run_time=first,
         )
 
     def every(

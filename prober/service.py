@@ -39,7 +39,7 @@ from prober.scheduler import ProbeScheduler
 from prober.web import Readiness, create_app
 from storage import ResultWriter, SweepWriter, make_engine
 from storage.migrate import upgrade
-from storage.stats import spend_since, token_averages
+from storage.stats import last_started, spend_since, token_averages
 
 __all__ = ["Service", "ServiceOptions", "parse_listen"]
 
@@ -254,8 +254,9 @@ class Service:
         self._scheduler = ProbeScheduler(
             self._run_job, self.metrics, self.catalog.schedule.misfire_grace_s
         )
+        last = await self._last_runs()
         for job in self.plan:
-            self._scheduler.add(job)
+            self._scheduler.add(job, last.get(job.id))
         Housekeeping(
             self._reads,
             self.catalog,
@@ -267,6 +268,22 @@ class Service:
         log.info(
             "probing %d models with %d jobs", len(self.catalog.models), len(self.plan)
         )
+
+    async def _last_runs(self) -> dict[str, datetime]:
+        """When each expensive job last ran (from the database), so a restart
+        resumes the schedule instead of paying for every job again."""
+        assert self._reads is not None
+        longest = max((job.interval_s for job in self.plan), default=0.0)
+        since = datetime.now(UTC) - timedelta(seconds=longest)
+        started = await self._reads.run(last_started, since, self.options.vantage)
+        last = {}
+        for job in self.plan:
+            times = [
+                started[(job.model, p)] for p in job.probes if (job.model, p) in started
+            ]
+            if job.expensive and times:
+                last[job.id] = max(times)
+        return last
 
     def _targets(self) -> list[tuple[str, str, str]]:
         return [

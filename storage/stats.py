@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ __all__ = [
     "OutcomeCounts",
     "latency_samples",
     "outcome_counts",
+    "last_started",
     "quality_by_task",
     "quality_means",
     "spend_by_day",
@@ -242,6 +243,24 @@ def quality_means(
         }
 
 
+def last_started(
+    engine: Engine, since: datetime, vantage: str | None = None
+) -> dict[tuple[str, str], datetime]:
+    """Per (model, probe): when its latest run since ``since`` started."""
+    r = _results()
+    statement = (
+        select(r.c.model, r.c.probe, func.max(r.c.started_at))
+        .where(r.c.started_at >= since)
+        .group_by(r.c.model, r.c.probe)
+    )
+    statement = _scoped(statement, r, vantage, None)
+    with engine.connect() as connection:
+        return {
+            (model, probe): _utc(latest)
+            for model, probe, latest in connection.execute(statement)
+        }
+
+
 def quality_by_task(
     engine: Engine, since: datetime, until: datetime
 ) -> dict[tuple[str, str], tuple[float, int]]:
@@ -282,6 +301,11 @@ def spend_by_day(
             (model, str(day)): float(total or 0.0)
             for model, day, total in connection.execute(statement)
         }
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands timestamps back naive; they are UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _float(value: Any) -> float | None:

@@ -4,6 +4,7 @@ itself, and a hung run is cut so later runs go on."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 from prober.metrics import ProberMetrics
 from prober.plan import Job
@@ -96,3 +97,25 @@ async def test_a_hung_run_is_cut_and_the_next_one_runs() -> None:
     finally:
         scheduler.shutdown()
     assert _value(metrics, "prober_job_timeouts_total", probe="ping") >= 2
+
+
+async def test_a_restart_resumes_after_the_last_run() -> None:
+    ran: list[str] = []
+
+    async def run(job: Job) -> None:
+        ran.append(job.id)
+
+    scheduler = ProbeScheduler(run, ProberMetrics())
+    now = datetime.now(UTC)
+    recent = Job("glm-5", "context", ("context",), 3600.0, 0.0, 5.0)
+    stale = Job("qwen3-32b", "context", ("context",), 3600.0, 0.0, 5.0)
+    scheduler.add(recent, last_run=now - timedelta(minutes=10))
+    scheduler.add(stale, last_run=now - timedelta(hours=2))
+    scheduler.add(_job(3600.0))
+    scheduler.start()
+    try:
+        await asyncio.sleep(6.0)  # past the first-run spread of five seconds
+    finally:
+        scheduler.shutdown()
+    # The sweep that ran ten minutes ago waits out its hour; the others run.
+    assert sorted(ran) == ["context:qwen3-32b", "ping:glm-5"]
