@@ -50,6 +50,11 @@ interval_s = 2
 
 [probes.flatten]
 interval_s = 6
+
+# A short sweep, so the context panels fill within the test.
+[probes.context]
+ladder = [1024, 4096]
+depths = [0.5]
 """
 
 
