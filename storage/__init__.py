@@ -5,11 +5,14 @@ Nothing here imports from ``prober``: the record's schema lives in
 """
 
 from storage.engine import create_schema, database_url, make_engine
+from storage.loadruns import LoadRun, LoadStage
 from storage.tables import RECORD_FIELDS, ProbeResult
 from storage.writer import ResultWriter
 
 __all__ = [
     "RECORD_FIELDS",
+    "LoadRun",
+    "LoadStage",
     "ProbeResult",
     "ResultWriter",
     "create_schema",

@@ -67,6 +67,6 @@ def _sqlite_engine(url: str) -> Engine:
 
 def create_schema(engine: Engine) -> None:
     """Create every table that does not exist yet."""
-    from storage import tables  # noqa: F401  (registers the tables)
+    from storage import loadruns, tables  # noqa: F401  (registers the tables)
 
     SQLModel.metadata.create_all(engine)
