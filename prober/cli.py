@@ -349,3 +349,53 @@ def setup(config_path: str | None) -> None:
         install_node_packages(grading_settings(config.grading))
     except NodeSetupError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@_config_option
+@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+@click.option(
+    "--load",
+    "kind",
+    flag_value="load",
+    help="Capacity tests: peak-over-quiet TTFT slowdown, errors at peak, knee.",
+)
+@click.option("--run", "run_ids", multiple=True, help="Run id or prefix (repeatable).")
+@click.option(
+    "--last", default=5, show_default=True, type=click.IntRange(min=1),
+    help="How many of the newest runs.",
+)  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+def report(
+    config_path: str | None,
+    database: str | None,
+    kind: str | None,
+    run_ids: tuple[str, ...],
+    last: int,
+    as_json: bool,
+) -> None:
+    """Print a report from the database (choose one: --load)."""
+    if kind is None:
+        raise click.UsageError("choose a report: --load")
+    config = load_config(config_path)
+    _REPORTS[kind](database or config.prober.database, run_ids, last, as_json)
+
+
+def _load_report(
+    database: str, run_ids: tuple[str, ...], last: int, as_json: bool
+) -> None:
+    from prober.load_report import load_reports, render
+    from storage import create_schema, make_engine
+
+    engine = make_engine(database)
+    create_schema(engine)
+    reports = load_reports(engine, run_ids, last)
+    engine.dispose()
+    if as_json:
+        for item in reports:
+            click.echo(json.dumps(item.to_dict()))
+        return
+    Console(width=None if sys.stdout.isatty() else 160).print(render(reports))
+
+
+_REPORTS = {"load": _load_report}
