@@ -105,6 +105,8 @@ def _option(help_text: str, web_ui: bool = True, **spec: Any) -> dict[str, Any]:
         spec.setdefault("action", "store_true")
     elif kind is not str:
         spec.setdefault("type", kind)
+    # Rendered here, not by argparse: the web UI shows help texts as they are.
+    help_text = help_text.replace("%(default)s", str(default))
     return {"default": default, "help": help_text, "include_in_web_ui": web_ui, **spec}
 
 
