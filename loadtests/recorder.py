@@ -39,7 +39,7 @@ from storage.loadruns import (
     start_run,
 )
 
-__all__ = ["RunRecorder", "RunResult"]
+__all__ = ["RunRecorder", "RunResult", "checks_set", "failed_checks"]
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +232,34 @@ class RunRecorder:
             log.error(
                 "could not %s in the database: %s", what, str(exc).splitlines()[0]
             )
+
+
+def checks_set(settings: LoadSettings) -> bool:
+    """True when any ``--check-*`` exit gate is given."""
+    return bool(
+        settings.check_ttft_p95_s
+        or settings.check_e2e_p95_s
+        or settings.check_error_rate
+    )
+
+
+def failed_checks(settings: LoadSettings, result: RunResult | None) -> list[str]:
+    """What the run's exit gates found wrong, one line each; a run with no
+    successful request fails every latency gate."""
+    if result is None or not checks_set(settings):
+        return []
+    overall = result.overall
+    checks = [
+        ("TTFT p95", overall.ttft_p95_s, settings.check_ttft_p95_s, " s"),
+        ("end-to-end p95", overall.e2e_p95_s, settings.check_e2e_p95_s, " s"),
+        ("error rate", overall.error_rate, settings.check_error_rate, ""),
+    ]
+    failed = []
+    for name, value, limit, unit in checks:
+        if limit and (value is None or value > limit):
+            shown = "none" if value is None else f"{value:.3f}{unit}"
+            failed.append(f"{name} {shown} is above {limit:g}{unit}")
+    return failed
 
 
 def _peak_step(

@@ -30,7 +30,7 @@ from sqlalchemy import Engine
 
 from loadtests.metrics import LoadMetrics
 from loadtests.plans import Stage
-from loadtests.recorder import RunRecorder, RunResult
+from loadtests.recorder import RunRecorder, RunResult, checks_set, failed_checks
 from loadtests.samples import Sample
 from loadtests.settings import DEFAULT_HOST, LoadSettings, add_arguments
 from loadtests.traffic import Traffic
@@ -186,12 +186,12 @@ class LoadSession:
 
     def _on_quitting(self, environment: Environment, **_kwargs: Any) -> None:
         self._on_test_stop()
-        failed = _failed_gates(self.settings, self.result)
+        failed = failed_checks(self.settings, self.result)
         for message in failed:
             log.error("check failed: %s", message)
         if self._limit_hit:
             environment.process_exit_code = 1
-        elif _gates_set(self.settings):
+        elif checks_set(self.settings):
             environment.process_exit_code = 1 if failed else 0
         if self._server is not None:
             self._server.stop(timeout=1)
@@ -258,31 +258,6 @@ def _serve_metrics(listen: str, metrics: LoadMetrics) -> WSGIServer | None:
         "serving load-test metrics on http://%s:%d/metrics", host, server.server_port
     )
     return server
-
-
-def _gates_set(settings: LoadSettings) -> bool:
-    return bool(
-        settings.check_ttft_p95_s
-        or settings.check_e2e_p95_s
-        or settings.check_error_rate
-    )
-
-
-def _failed_gates(settings: LoadSettings, result: RunResult | None) -> list[str]:
-    if result is None or not _gates_set(settings):
-        return []
-    overall = result.overall
-    checks = [
-        ("TTFT p95", overall.ttft_p95_s, settings.check_ttft_p95_s, "s"),
-        ("end-to-end p95", overall.e2e_p95_s, settings.check_e2e_p95_s, "s"),
-        ("error rate", overall.error_rate, settings.check_error_rate, ""),
-    ]
-    failed = []
-    for name, value, limit, unit in checks:
-        if limit and (value is None or value > limit):
-            shown = "none" if value is None else f"{value:.3f}{unit}"
-            failed.append(f"{name} {shown} above {limit:g}{unit}")
-    return failed
 
 
 def _log_result(result: RunResult) -> None:

@@ -153,7 +153,9 @@ def _caption(run: LoadRun) -> str:
         f"errors < {run.slo_error_rate:.1%}"
     )
     parts = [f"{run.provider} at {run.host}", slo]
-    if run.shape == "step":
+    if run.ended_at is None:
+        parts.append("no end recorded: still running, or cut short")
+    elif run.shape == "step":
         parts.append(_knee(run))
     return "; ".join(parts)
 

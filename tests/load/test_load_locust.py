@@ -98,16 +98,25 @@ def test_ci_smoke_peak_hour(sim_url: str, tmp_path: Path) -> None:
     assert run.id[:12] in report.stdout and "peak-hour" in report.stdout
 
 
-@pytest.mark.parametrize("shape", ["steady", "spike"])
-def test_shape_runs_to_its_end(shape: str, sim_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("shape", "checks", "status"),
+    [
+        ("steady", ["--check-error-rate", "0.5", "--check-ttft-p95-s", "30"], 0),
+        ("spike", ["--check-ttft-p95-s", "0.001"], 1),
+    ],
+)
+def test_shape_runs_to_its_end_and_gates_decide_the_status(
+    shape: str, checks: list[str], status: int, sim_url: str, tmp_path: Path
+) -> None:
     database = f"sqlite:///{tmp_path / 'prober.db'}"
     args = locust_command(
         "--headless", "--host", sim_url, "--shape", shape, "--duration-s", "8",
         "--base-users", "1", "--peak-multiple", "4", "--think-s", "0.2",
-        "--database", database, *TRAFFIC,
+        "--database", database, *TRAFFIC, *checks,
     )  # fmt: skip
     run = subprocess.run(args, capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.returncode == status, run.stderr[-3000:]
+    assert ("check failed: TTFT p95" in run.stderr) == (status == 1)
 
     [stored], stages = _stored(database)
     expected = {"steady": ["steady"], "spike": ["quiet", "spike", "recovery"]}

@@ -10,7 +10,7 @@ from prometheus_client import generate_latest
 
 from loadtests.metrics import LoadMetrics
 from loadtests.plans import build_plan
-from loadtests.recorder import RunRecorder
+from loadtests.recorder import RunRecorder, failed_checks
 from loadtests.settings import LoadSettings
 from storage import create_schema, make_engine
 from storage.loadruns import ALL_MODELS, recent_runs, stages_of
@@ -130,3 +130,20 @@ def test_a_second_run_starts_clean() -> None:
     assert first is not None and second is not None
     assert first.run_id != second.run_id
     assert [s.requests for s in second.stages] == [0]
+
+
+def test_exit_gates_judge_the_whole_run() -> None:
+    recorder = RunRecorder(LoadSettings(), "simulator", "local")
+    _peak_hour_run(recorder)
+    recorder.add_all(ok(T0 + 1, t) for t in (0.1, 0.2, 0.3, 0.4, 2.0))
+    recorder.add(failed(T0 + 50, "http_5xx"))
+    result = recorder.finish(T0 + 101)
+
+    assert failed_checks(LoadSettings(), result) == []
+    passing = LoadSettings(check_ttft_p95_s=2.0, check_error_rate=0.2)
+    assert failed_checks(passing, result) == []
+    failing = LoadSettings(check_ttft_p95_s=1.0, check_error_rate=0.1)
+    assert failed_checks(failing, result) == [
+        "TTFT p95 1.680 s is above 1 s",
+        "error rate 0.167 is above 0.1",
+    ]

@@ -83,6 +83,18 @@ def test_cli_prints_runs_newest_first_and_json(database_url: str) -> None:
     assert record["models"][0]["ttft_p50_slowdown"] == pytest.approx(3.0)
 
 
+def test_a_run_without_an_end_says_so(database_url: str) -> None:
+    engine = make_engine(database_url)
+    create_schema(engine)
+    recorder = RunRecorder(
+        LoadSettings(shape="step"), "simulator", "local", engine=engine
+    )
+    recorder.start("step", "http://127.0.0.1:9", T0, LoadSettings(shape="step"))
+    engine.dispose()
+    result = CliRunner().invoke(main, ["report", "--load", "--database", database_url])
+    assert "no end recorded" in result.output and "knee" not in result.output
+
+
 def test_cli_needs_a_report_kind_and_handles_an_empty_database(
     tmp_path: object,
 ) -> None:
