@@ -345,9 +345,27 @@ def current(config_path: str | None, database: str | None) -> None:
     "effective context.",
 )
 @click.option(
+    "--load",
+    is_flag=True,
+    help="Capacity tests: peak-over-quiet TTFT slowdown, errors at peak, knee.",
+)
+@click.option(
     "--since",
     help="Window: a span back from now (30m, 24h, 7d, 2w) or an ISO date "
     "[default: 24h for the ranking, 7d for --context].",
+)
+@click.option(
+    "--run",
+    "run_ids",
+    multiple=True,
+    help="With --load: a run id or prefix (repeatable).",
+)
+@click.option(
+    "--last",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="With --load: how many of the newest runs.",
 )
 @click.option("--model", "models", multiple=True, help="Model id (repeatable).")
 @click.option(
@@ -368,7 +386,10 @@ def current(config_path: str | None, database: str | None) -> None:
 def report(
     config_path: str | None,
     context: bool,
+    load: bool,
     since: str | None,
+    run_ids: tuple[str, ...],
+    last: int,
     models: tuple[str, ...],
     fmt: str,
     plot_dir: Path | None,
@@ -376,12 +397,17 @@ def report(
 ) -> None:
     """Print reports from the stored results: by default the ranking
     (measured quality, price and value beside the reference figures, with
-    latency, errors, uptime and spend)."""
+    latency, errors, uptime and spend); --context for the context sweeps;
+    --load for capacity tests."""
     from prober.reports import ReportOptions, parse_since, run_reports
 
-    name = "context" if context else "ranking"
-    if name != "ranking" and fmt != "table":
-        raise click.UsageError("--format applies to the ranking report")
+    if context and load:
+        raise click.UsageError("choose one report: --context or --load")
+    name = "context" if context else "load" if load else "ranking"
+    if name == "context" and fmt != "table":
+        raise click.UsageError("--context prints tables; --format is for the others")
+    if name == "load" and fmt not in ("table", "json"):
+        raise click.UsageError("--load prints a table or JSON")
     if plot_dir is not None and name != "context":
         raise click.UsageError("--plot goes with --context")
     window = since or ("7d" if context else "24h")
@@ -401,6 +427,8 @@ def report(
         plot_dir=plot_dir,
         fmt=fmt,
         window=window,
+        run_ids=run_ids,
+        last=last,
     )
     console = Console(width=None if sys.stdout.isatty() else 200)
     run_reports([name], options, console)

@@ -7,6 +7,7 @@ report is a function of :class:`ReportOptions` registered in
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,6 +26,7 @@ __all__ = [
     "REPORTS",
     "ReportOptions",
     "context_report",
+    "load_report",
     "parse_since",
     "ranking_report",
     "run_reports",
@@ -44,6 +46,8 @@ class ReportOptions:
     fmt: str = "table"
     window: str = ""
     """The window as the user gave it, for titles and JSON."""
+    run_ids: tuple[str, ...] = ()
+    last: int = 5
 
 
 def parse_since(value: str, now: datetime | None = None) -> datetime:
@@ -130,9 +134,30 @@ def _print_sections(
             console.print(rich_table(section))
 
 
+def load_report(options: ReportOptions, console: Console) -> None:
+    """Capacity-test runs: slowdown at peak, errors at peak, the knee."""
+    from prober.load_report import load_reports, render
+    from storage import make_engine
+
+    engine = make_engine(options.database)
+    try:
+        if not inspect(engine).has_table("load_runs"):
+            reports = []
+        else:
+            reports = load_reports(engine, options.run_ids, options.last)
+    finally:
+        engine.dispose()
+    if options.fmt == "json":
+        for item in reports:
+            click.echo(json.dumps(item.to_dict()))
+        return
+    console.print(render(reports))
+
+
 REPORTS: dict[str, Callable[[ReportOptions, Console], None]] = {
     "ranking": ranking_report,
     "context": context_report,
+    "load": load_report,
 }
 
 

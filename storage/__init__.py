@@ -5,6 +5,7 @@ Nothing here imports from ``prober``: the record's schema lives in
 """
 
 from storage.engine import create_schema, database_url, make_engine
+from storage.loadruns import LoadRun, LoadStage
 from storage.sweeps import (
     ContextSweep,
     ContextSweepCell,
@@ -19,6 +20,8 @@ __all__ = [
     "RECORD_FIELDS",
     "ContextSweep",
     "ContextSweepCell",
+    "LoadRun",
+    "LoadStage",
     "ProbeResult",
     "ResultWriter",
     "SweepWriter",
