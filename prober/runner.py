@@ -53,7 +53,7 @@ def _cut(deadline_s: float | None, sent: bool) -> Measurement:
     return Measurement(
         ok=False,
         error_type=ErrorType.TOTAL_TIMEOUT,
-        error_message=f"cut at the probe deadline of {deadline_s:.0f} s{where}",
+        error_message=f"cut at the probe deadline of {deadline_s:g} s{where}",
     )
 
 

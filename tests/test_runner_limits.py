@@ -85,9 +85,11 @@ async def test_a_probe_still_going_at_its_deadline_is_cut_and_recorded() -> None
         catalog = _catalog(url, concurrency=1, per_minute=None)
         async with StreamingClient() as client:
             runner = Runner(catalog, client)
+            # The queued probe's deadline comes first, so it is cut while
+            # the other one still holds the provider's only slot.
             sent, queued = await asyncio.gather(
-                runner.run("glm-5", "ping", deadline_s=0.5),
-                runner.run("qwen3-32b", "ping", deadline_s=0.5),
+                runner.run("glm-5", "ping", deadline_s=1.0),
+                runner.run("qwen3-32b", "ping", deadline_s=0.3),
             )
     for run in (sent, queued):
         assert run.cut and not run.ok
