@@ -72,9 +72,9 @@ intervals = {{ context = 15 }}
 """
 
 LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
-# A 30 s peak-hour capacity test of MODEL with 40-token answers to the
-# flatten prompt (enough tokens for an output speed): 1 user, then
-# 3 at the peak. It stores its run and stages when it ends, then exits; its
+# A 30 s peak-hour capacity test of MODEL: 1 user, then 3 at the peak, each
+# asking for 40-token answers to the flatten prompt (enough chunks for an
+# output speed). It stores its run and stages when it ends and exits; its
 # series stay in Prometheus.
 LOAD_TEST = [
     "--headless", "--shape", "peak-hour", "--duration-s", "30",

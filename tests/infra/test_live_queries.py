@@ -41,8 +41,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 SETTLE_TIMEOUT_S = 150
-# Grafana's built-in variables, as Grafana would fill them for the last hour
-# of a 2 s scrape interval.
+# Grafana's built-in variables, as Grafana fills them for the last hour with
+# the data source's 15 s minimum interval (grafana/provisioning).
 PROMQL_BUILTINS = {"__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
 VALUES = {"model": MODEL, "vantage": VANTAGE}
 
