@@ -1,10 +1,22 @@
-"""Context: where does each model stop reading its prompt?"""
+"""Context: where does each model stop reading its prompt?
+
+The gauges give each model's latest sweep now; the sweep tables
+(``context_sweeps``, ``context_sweep_cells``; ``storage/sweeps.py``) give
+every sweep at the time it ran, which is what a figure measured once a day
+should be drawn as, and the cells of the latest one.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from grafana_foundation_sdk.builders import table
 from grafana_foundation_sdk.builders.dashboard import Dashboard
 
 from grafana.generator.panels import (
+    GREEN,
+    RED,
+    YELLOW,
     Item,
     assemble,
     bar_gauge,
@@ -12,18 +24,71 @@ from grafana.generator.panels import (
     new_dashboard,
     prom,
     row,
+    sql_matrix,
     sql_table,
+    sql_timeseries,
     timeseries_panel,
     vantage_variable,
 )
 
+__all__ = ["UID", "build", "latest_sweep_cells", "sweeps_table"]
+
 UID = "prober-context"
 
 SELECT = 'model=~"$model", vantage=~"$vantage"'
-WHERE = (
-    "probe = 'context' AND model IN ($model) AND vantage IN ($vantage) "
-    "AND $__timeFilter(started_at)"
-)
+SWEEPS = "model IN ($model) AND vantage IN ($vantage) AND $__timeFilter(started_at)"
+WHERE = f"probe = 'context' AND {SWEEPS}"
+
+# Accuracy colours: red below half the answers, green from 90% (keep_ratio).
+ACCURACY = ((None, RED), (0.5, YELLOW), (0.9, GREEN))
+
+
+def latest_sweep_cells(where: str, row_label: str) -> str:
+    """The cells of each model's latest sweep matching ``where``, one row per
+    (length, depth), labelled for a length-by-depth matrix."""
+    return f"""
+        SELECT {row_label} AS length,
+               (round(c.needle_depth * 100))::int || '% deep' AS depth,
+               c.accuracy
+        FROM context_sweep_cells c
+        JOIN (
+            SELECT DISTINCT ON (model) uid
+            FROM context_sweeps
+            WHERE {where}
+            ORDER BY model, started_at DESC
+        ) latest ON latest.uid = c.sweep_uid
+        ORDER BY c.model, c.length_tokens, c.needle_depth
+        """
+
+
+def sweeps_table(where: str, **kwargs: Any) -> table.Panel:
+    """Every sweep matching ``where``, newest first, with what it found."""
+    return sql_table(
+        "Sweeps",
+        f"""
+        SELECT started_at AS "time", model,
+               effective_context_tokens AS effective_context,
+               effective_at_top AS at_top, baseline_accuracy,
+               prefill_tokens_per_s AS prefill_speed, prefill_r2, requests,
+               errors, duration_s AS duration, cost_usd AS cost
+        FROM context_sweeps
+        WHERE {where}
+        ORDER BY started_at DESC
+        LIMIT 100
+        """,
+        description=(
+            "at_top: the effective context reached the longest length tried, "
+            "so it is a lower bound. baseline_accuracy is the shortest "
+            "length's; failed requests count as errors, not misses."
+        ),
+        units={
+            "baseline_accuracy": "percentunit",
+            "prefill_speed": "tokens/s",
+            "duration": "s",
+            "cost": "currencyUSD",
+        },
+        **kwargs,
+    )
 
 
 def _effective() -> list[Item]:
@@ -44,17 +109,24 @@ def _effective() -> list[Item]:
                 "within 90% of the model's short-prompt accuracy."
             ),
         ),
-        timeseries_panel(
-            "Effective context over time",
-            [
-                prom(
-                    f"max by (model) (prober_context_effective_tokens{{{SELECT}}})",
-                    "{{model}}",
-                )
-            ],
+        sql_timeseries(
+            "Effective context by sweep",
+            f"""
+            SELECT started_at AS "time", model AS metric,
+                   effective_context_tokens AS value
+            FROM context_sweeps
+            WHERE {SWEEPS}
+            ORDER BY 1
+            """,
             "short",
-            description="A falling line is a model that reads less of its prompt.",
+            description=(
+                "One point per sweep. A falling line is a model that reads less "
+                "of its prompt; a gap is a sweep with no retrieval at the "
+                "shortest length."
+            ),
+            held=True,
         ),
+        sweeps_table(SWEEPS, w=24),
     ]
 
 
@@ -73,18 +145,23 @@ def _by_length() -> list[Item]:
             description="Time to first token of the latest sweep, per length.",
             w=8,
         ),
-        timeseries_panel(
-            "Prefill speed",
-            [
-                prom(
-                    "max by (model) "
-                    f"(prober_context_prefill_tokens_per_second{{{SELECT}}})",
-                    "{{model}}",
-                )
-            ],
+        sql_timeseries(
+            "Prefill speed by sweep",
+            f"""
+            SELECT started_at AS "time", model AS metric,
+                   prefill_tokens_per_s AS value
+            FROM context_sweeps
+            WHERE {SWEEPS}
+            ORDER BY 1
+            """,
             "tokens/s",
-            description="Prompt tokens processed per second before the first token.",
+            description=(
+                "Prompt tokens processed per second before the first token: "
+                "the inverse slope of TTFT against prompt tokens, one point per "
+                "sweep (none when TTFT did not grow)."
+            ),
             w=8,
+            held=True,
         ),
         timeseries_panel(
             "Retrieval accuracy at each length",
@@ -114,23 +191,20 @@ def _by_length() -> list[Item]:
             w=12,
             units={"ttft_p50": "s", "ttft_p95": "s"},
         ),
-        sql_table(
-            "Accuracy by length and depth",
-            f"""
-            SELECT model, context_tokens, needle_depth,
-                   avg(CASE WHEN needle_found THEN 1.0 ELSE 0.0 END) AS accuracy,
-                   count(*) AS probes
-            FROM probe_results
-            WHERE {WHERE}
-            GROUP BY model, context_tokens, needle_depth
-            ORDER BY model, context_tokens, needle_depth
-            """,
+        sql_matrix(
+            "Accuracy by length and depth, latest sweep",
+            latest_sweep_cells(SWEEPS, "c.model || ' ' || c.length_label"),
+            rows="length",
+            columns="depth",
+            values="accuracy",
+            unit="percentunit",
+            thresholds=ACCURACY,
             description=(
-                "Share of sweep probes that found the hidden fact, by prompt "
-                "length and the depth it was hidden at (0 = start, 1 = end)."
+                "Each model's latest sweep: the share of answers holding the "
+                "hidden fact, per prompt length and the depth it was hidden at "
+                "(0% = top of the padding). An empty cell had no answer, only "
+                "errors."
             ),
-            w=12,
-            units={"accuracy": "percentunit"},
         ),
     ]
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders.dashboard import Dashboard
+from grafana_foundation_sdk.models.dashboard import DynamicConfigValue
 
+from grafana.generator.context import ACCURACY, latest_sweep_cells, sweeps_table
 from grafana.generator.panels import (
     GREEN,
     RED,
@@ -19,6 +21,7 @@ from grafana.generator.panels import (
     prom,
     quantile,
     row,
+    sql_matrix,
     sql_table,
     sql_timeseries,
     stat_panel,
@@ -259,8 +262,33 @@ def _errors() -> list[Item]:
 
 
 def _grades() -> list[Item]:
-    # Answers themselves live in their own table (issue 6); a panel showing
-    # the truncated answer beside its grade belongs here once it exists.
+    answers = sql_table(
+        "Graded answers",
+        f"""
+        SELECT r.started_at AS "time", r.probe, r.quality,
+               r.grade_correctness AS correctness,
+               r.grade_code_quality AS code_quality,
+               r.grade_documentation AS documentation,
+               r.grade_edge_cases AS edge_cases, r.grade_method AS method,
+               r.grade_failed_checks AS failed_checks, a.answer_chars,
+               left(a.answer, 2000) AS answer
+        FROM probe_results r
+        LEFT JOIN probe_answers a ON a.uid = r.uid
+        WHERE r.quality IS NOT NULL AND {WHERE}
+        ORDER BY r.started_at DESC
+        LIMIT 50
+        """,
+        description=(
+            "The latest graded answers: the grade (0-10), its four equally "
+            "weighted parts, how it was graded (executed or static), the "
+            "checks it failed, and the start of the answer (inspect a cell "
+            "to read it; answer_chars is its full length)."
+        ),
+        h=10,
+    )
+    answers = answers.override_by_name(
+        "answer", [DynamicConfigValue(id_val="custom.inspect", value=True)]
+    )
     return [
         row("Answers' grades"),
         timeseries_panel(
@@ -290,19 +318,7 @@ def _grades() -> list[Item]:
             "none",
             description="Hourly mean of the four equally weighted grade parts.",
         ),
-        sql_table(
-            "Graded answers",
-            f"""
-            SELECT started_at AS "time", probe, quality, grade_correctness,
-                   grade_code_quality, grade_documentation, grade_edge_cases,
-                   grade_method, grade_failed_checks
-            FROM probe_results
-            WHERE quality IS NOT NULL AND {WHERE}
-            ORDER BY started_at DESC
-            LIMIT 100
-            """,
-            description="Each graded answer, with the checks it failed.",
-        ),
+        answers,
     ]
 
 
@@ -325,19 +341,20 @@ def _context() -> list[Item]:
             w=6,
             h=8,
         ),
-        sql_table(
-            "Retrieval accuracy by length and depth",
-            f"""
-            SELECT context_tokens, needle_depth,
-                   avg(CASE WHEN needle_found THEN 1.0 ELSE 0.0 END) AS accuracy,
-                   count(*) AS probes
-            FROM probe_results
-            WHERE probe = 'context' AND {WHERE}
-            GROUP BY context_tokens, needle_depth
-            ORDER BY context_tokens, needle_depth
-            """,
+        sql_matrix(
+            "Accuracy by length and depth, latest sweep",
+            latest_sweep_cells(WHERE, "c.length_label"),
+            rows="length",
+            columns="depth",
+            values="accuracy",
+            unit="percentunit",
+            thresholds=ACCURACY,
+            description=(
+                "The share of answers holding the hidden fact, per prompt "
+                "length and the depth it was hidden at (0% = top of the "
+                "padding). An empty cell had no answer, only errors."
+            ),
             w=9,
-            units={"accuracy": "percentunit"},
         ),
         sql_table(
             "TTFT by prompt length",
@@ -354,6 +371,20 @@ def _context() -> list[Item]:
             w=9,
             units={"ttft_p50": "s", "ttft_max": "s"},
         ),
+        sql_timeseries(
+            "Effective context by sweep",
+            f"""
+            SELECT started_at AS "time",
+                   effective_context_tokens AS "effective context"
+            FROM context_sweeps
+            WHERE {WHERE}
+            ORDER BY 1
+            """,
+            "short",
+            description="One point per sweep; a gap is a sweep with no retrieval.",
+            held=True,
+        ),
+        sweeps_table(WHERE, w=12),
     ]
 
 

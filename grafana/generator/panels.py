@@ -38,6 +38,7 @@ __all__ = [
     "model_variable",
     "probes",
     "prom",
+    "sql_matrix",
     "sql_table",
     "sql_timeseries",
     "stat_panel",
@@ -167,8 +168,11 @@ def timeseries_panel(
     h: int = 8,
     stacked: bool = False,
     bars_style: bool = False,
+    held: bool = False,
     datasource: DataSourceRef = PROMETHEUS,
 ) -> timeseries.Panel:
+    """A time series; with ``held``, each value is a point that holds until
+    the next (a figure measured once per sweep, not sampled)."""
     panel = _place(timeseries.Panel(), title, description, w, h)
     panel = (
         panel.datasource(datasource)
@@ -191,6 +195,9 @@ def timeseries_panel(
         )
     if bars_style:
         panel = panel.draw_style(common.GraphDrawStyle.BARS).fill_opacity(60)
+    if held:
+        panel = panel.line_interpolation(common.LineInterpolation.STEP_AFTER)
+        panel = panel.show_points(common.VisibilityMode.ALWAYS).point_size(6)
     return _with_targets(panel, targets)
 
 
@@ -352,6 +359,50 @@ def table_panel(
 
 def sql_table(title: str, sql: str, **kwargs: Any) -> table.Panel:
     return table_panel(title, [SQL(sql)], datasource=POSTGRES, **kwargs)
+
+
+def sql_matrix(
+    title: str,
+    sql: str,
+    *,
+    rows: str,
+    columns: str,
+    values: str,
+    unit: str,
+    thresholds: tuple[tuple[float | None, str], ...],
+    description: str = "",
+    w: int = 12,
+    h: int = 8,
+) -> table.Panel:
+    """A table of ``values`` with one row per value of the ``rows`` column
+    and one column per value of ``columns`` (Grafana's grouping-to-matrix
+    transformation), each cell coloured by ``thresholds``."""
+    panel = _place(table.Panel(), title, description, w, h)
+    panel = (
+        panel.datasource(POSTGRES)
+        .show_header(True)
+        .unit(unit)
+        .thresholds(_thresholds(*thresholds))
+        .with_transformation(
+            model.DataTransformerConfig(
+                id_val="groupingToMatrix",
+                options={
+                    "rowField": rows,
+                    "columnField": columns,
+                    "valueField": values,
+                },
+            )
+        )
+        .override_by_field_type(
+            "number",
+            [
+                model.DynamicConfigValue(
+                    id_val="custom.cellOptions", value={"type": "color-background"}
+                )
+            ],
+        )
+    )
+    return _with_targets(panel, [SQL(sql)])
 
 
 def sql_timeseries(title: str, sql: str, unit: str, **kwargs: Any) -> timeseries.Panel:

@@ -22,6 +22,7 @@ class Query:
     kind: str  # datasource type
     datasource_uid: str
     text: str  # PromQL or SQL, before variables are interpolated
+    instant: bool = False  # a PromQL query Grafana runs at the range's end only
 
     def __str__(self) -> str:
         return f"{self.dashboard} / {self.panel}: {self.text}"
@@ -48,7 +49,14 @@ def queries() -> list[Query]:
                 source = target.get("datasource") or panel["datasource"]
                 text = target.get("expr") or target.get("rawSql") or ""
                 found.append(
-                    Query(name, panel["title"], source["type"], source["uid"], text)
+                    Query(
+                        name,
+                        panel["title"],
+                        source["type"],
+                        source["uid"],
+                        text,
+                        bool(target.get("instant")),
+                    )
                 )
     return found
 

@@ -1,7 +1,9 @@
 """A live stack for the dashboard tests: the simulator (with faults, so
 error panels have errors), a prober probing it fast and writing to a scratch
-PostgreSQL database, and a real Prometheus scraping the prober every second
-with prober's own recording and alert rules loaded."""
+PostgreSQL database, a short headless Locust capacity test against the same
+simulator and database, and a real Prometheus scraping the prober and the
+Locust process every two seconds with prober's own recording and alert rules
+loaded."""
 
 from __future__ import annotations
 
@@ -28,10 +30,17 @@ from tests.infra.dashboards import REPO
 
 MODEL = "deepseek-v4-flash"  # the model the faults below hit
 VANTAGE = "ci"
+SCRAPE_S = 2  # scrape and rule evaluation interval
+# The step of range queries: Grafana's, which is never below the data
+# source's minimum interval (grafana/provisioning: 15 s).
+RANGE_STEP_S = 15
 
-# Errors for MODEL: 5xx answers and errors inside the stream.
+# Errors for MODEL: 5xx answers and errors inside the stream. Two streams
+# at full speed (as in loadtests/profiles/small-capacity.toml), so the load
+# test's peak is slower than its quiet stage.
 SIMULATOR_FAULTS = f"""
 [models.{MODEL}]
+capacity = 2
 faults.server_error = {{ probability = 0.25 }}
 faults.stream_error = {{ probability = 0.10, after_chunks = 2 }}
 """
@@ -51,36 +60,66 @@ interval_s = 2
 [probes.flatten]
 interval_s = 6
 
-# A short sweep, so the context panels fill within the test.
+# A short sweep, so the context panels fill within the test. MODEL is swept
+# every 15 s at three depths: a sweep whose requests at a length all hit the
+# faults above has no prefill line.
 [probes.context]
 ladder = [1024, 4096]
-depths = [0.5]
+depths = [0.1, 0.5, 0.9]
+
+[models.{model}]
+intervals = {{ context = 15 }}
 """
+
+LOCUSTFILE = REPO / "loadtests" / "locustfile.py"
+# A 30 s peak-hour capacity test of MODEL: 1 user, then 3 at the peak, each
+# asking for 40-token answers to the flatten prompt (enough chunks for an
+# output speed). It stores its run and stages when it ends and exits; its
+# series stay in Prometheus.
+LOAD_TEST = [
+    "--headless", "--shape", "peak-hour", "--duration-s", "30",
+    "--base-users", "1", "--peak-multiple", "3", "--think-s", "0.5",
+    "--models", MODEL, "--probes", "flatten", "--max-tokens", "40",
+    "--only-summary",
+]  # fmt: skip
 
 
 @dataclass
 class Stack:
     prometheus_url: str
     database_url: str
+    started_at: float  # Unix time, when Prometheus started
 
     def query(self, expr: str) -> list[dict]:
-        """An instant query's result; raises ``QueryError`` if Prometheus
-        refuses the expression."""
-        url = f"{self.prometheus_url}/api/v1/query?" + urllib.parse.urlencode(
-            {"query": expr}
+        """An instant query's result now; raises ``QueryError`` if
+        Prometheus refuses the expression."""
+        return self._get("query", {"query": expr})
+
+    def query_range(self, expr: str) -> list[dict]:
+        """A range query's result from Prometheus's start to now."""
+        window = {"start": self.started_at, "end": time.time(), "step": RANGE_STEP_S}
+        return self._get("query_range", {"query": expr, **window})
+
+    def has_data(self, expr: str, *, instant: bool) -> bool:
+        """Whether ``expr`` gives at least one finite value: now for an
+        instant query, at any point since the start for a range query (as a
+        Grafana panel over that time range would show it)."""
+        if instant:
+            values = [series["value"] for series in self.query(expr)]
+        else:
+            values = [v for series in self.query_range(expr) for v in series["values"]]
+        return any(math.isfinite(float(value)) for _, value in values)
+
+    def _get(self, endpoint: str, params: dict[str, object]) -> list[dict]:
+        url = f"{self.prometheus_url}/api/v1/{endpoint}?" + urllib.parse.urlencode(
+            params
         )
         try:
             with urllib.request.urlopen(url, timeout=10) as response:
                 body = json.load(response)
         except urllib.error.HTTPError as exc:
             raise QueryError(exc.read().decode(errors="replace")) from exc
-        return body["data"]["result"]
-
-    def has_data(self, expr: str) -> bool:
-        """Whether ``expr`` returns at least one finite value now."""
-        return any(
-            math.isfinite(float(series["value"][1])) for series in self.query(expr)
-        )
+        return list(body["data"]["result"])
 
 
 class QueryError(Exception):
@@ -135,21 +174,26 @@ class _Process:
             self.process.stdout.close()
 
 
-def prometheus_config(workdir: Path, prober_port: int) -> Path:
-    """prometheus/prometheus.yml for the test: the prober job scrapes the
-    test's prober every second, rules evaluate every second (group
-    intervals dropped), no Alertmanager and no other jobs."""
+def prometheus_config(workdir: Path, prober_port: int, locust_port: int) -> Path:
+    """prometheus/prometheus.yml for the test: the prober and loadtest jobs
+    scrape the test's prober and Locust every two seconds, rules evaluate
+    every two seconds (group intervals dropped), no Alertmanager and no other
+    jobs."""
     config = yaml.safe_load((REPO / "prometheus" / "prometheus.yml").read_text())
     # Two seconds, not one: on a loaded two-core machine one scrape of a
     # full catalog can take most of a second, and a scrape that times out
     # marks every series stale at once.
     config["global"].update(
-        scrape_interval="2s", scrape_timeout="2s", evaluation_interval="2s"
+        scrape_interval=f"{SCRAPE_S}s",
+        scrape_timeout=f"{SCRAPE_S}s",
+        evaluation_interval=f"{SCRAPE_S}s",
     )
     config.pop("alerting")
-    job = next(j for j in config["scrape_configs"] if j["job_name"] == "prober")
-    job["static_configs"] = [{"targets": [f"127.0.0.1:{prober_port}"]}]
-    config["scrape_configs"] = [job]
+    ports = {"prober": prober_port, "loadtest": locust_port}
+    jobs = [j for j in config["scrape_configs"] if j["job_name"] in ports]
+    for job in jobs:
+        job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
+    config["scrape_configs"] = jobs
     rule_files = []
     for name in config["rule_files"]:
         rules = yaml.safe_load((REPO / "prometheus" / name).read_text())
@@ -182,7 +226,9 @@ def running_stack(workdir: Path, database_url: str) -> Iterator[Stack]:
 
         config = workdir / "prober.toml"
         config.write_text(
-            PROBER_CONFIG.format(vantage=VANTAGE, base_url=base_url + "/v1")
+            PROBER_CONFIG.format(
+                vantage=VANTAGE, base_url=base_url + "/v1", model=MODEL
+            )
         )
         prober = _Process(
             [
@@ -196,11 +242,27 @@ def running_stack(workdir: Path, database_url: str) -> Iterator[Stack]:
         stack.callback(prober.stop)
         port = int(prober.wait_for(r"serving /metrics on http://[\d.]+:(\d+)", 60)[1])
 
+        locust = _Process(
+            [
+                sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *LOAD_TEST,
+                "--host", base_url + "/v1", "--prober-config", str(config),
+                "--database", database_url, "--metrics-listen", "127.0.0.1:0",
+                "--loglevel", "INFO",
+            ],
+            workdir,
+            "locust",
+        )  # fmt: skip
+        stack.callback(locust.stop)
+        locust_port = int(
+            locust.wait_for(r"serving load-test metrics on http://[\d.]+:(\d+)", 60)[1]
+        )
+
         prometheus_port = free_port()
+        started_at = time.time()
         prometheus = _Process(
             [
                 shutil.which("prometheus") or "prometheus",
-                f"--config.file={prometheus_config(workdir, port)}",
+                f"--config.file={prometheus_config(workdir, port, locust_port)}",
                 f"--storage.tsdb.path={workdir / 'tsdb'}",
                 f"--web.listen-address=127.0.0.1:{prometheus_port}",
                 "--log.level=warn",
@@ -211,7 +273,7 @@ def running_stack(workdir: Path, database_url: str) -> Iterator[Stack]:
         stack.callback(prometheus.stop)
         url = f"http://127.0.0.1:{prometheus_port}"
         _wait_ready(url + "/-/ready", prometheus, 60)
-        yield Stack(url, database_url)
+        yield Stack(url, database_url, started_at)
 
 
 def _wait_ready(url: str, process: _Process, timeout_s: float) -> None:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
 
+from loadtests.settings import add_arguments
 from tests.infra.dashboards import REPO
 
 COMPOSE = REPO / "docker-compose.yml"
@@ -97,8 +99,77 @@ def test_locust_runs_only_under_its_profile() -> None:
     for name in ("locust-master", "locust-worker"):
         assert services[name]["profiles"] == ["loadtest"]
     assert "--master" in services["locust-master"]["command"]
-    worker = services["locust-worker"]["command"]
-    assert worker[worker.index("--master-host") + 1] == "locust-master"
+    assert "--worker" in services["locust-worker"]["command"]
+
+
+def _option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_locust_reaches_the_simulator_on_loopback() -> None:
+    # loadtests treats a host that is not loopback as a paid provider: the
+    # Locust services share the simulator's network to reach it on loopback.
+    services = _compose()["services"]
+    master = services["locust-master"]["command"]
+    for name in ("locust-master", "locust-worker"):
+        assert services[name]["network_mode"] == "service:simulator", name
+        assert "ports" not in services[name], name
+    assert _option(services["locust-worker"]["command"], "--master-host") == (
+        "127.0.0.1"
+    )
+    simulator_port = _option(services["simulator"]["command"], "--port")
+    assert _option(master, "--host") == f"http://127.0.0.1:{simulator_port}/v1"
+    assert "127.0.0.1:8089:8089" in services["simulator"]["ports"]
+
+
+def test_prometheus_scrapes_the_locust_metrics_port() -> None:
+    config = yaml.safe_load((REPO / "prometheus" / "prometheus.yml").read_text())
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "loadtest"]
+    master = _compose()["services"]["locust-master"]["command"]
+    host, port = _option(master, "--metrics-listen").rsplit(":", 1)
+    assert host == "0.0.0.0"  # reachable from the Prometheus container
+    assert job["static_configs"][0]["targets"] == [f"simulator:{port}"]
+
+
+class _Flags:
+    """Stands in for Locust's parser to collect the load test's options."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def add_argument(self, name: str, **_spec: object) -> None:
+        self.names.add(name)
+
+
+def test_locust_commands_use_only_known_options() -> None:
+    # Locust prints its --help before it loads the locustfile, so the load
+    # test's own options come from loadtests.settings.
+    locust_help = subprocess.run(
+        [sys.executable, "-m", "locust", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    flags = _Flags()
+    add_arguments(flags)
+    known = set(re.findall(r"(--[a-z][a-z0-9-]*)", locust_help)) | flags.names
+    assert {"--master", "--metrics-listen", "--prober-config"} <= known
+    for name in ("locust-master", "locust-worker"):
+        command = _compose()["services"][name]["command"]
+        assert command[:3] == ["locust", "-f", "loadtests/locustfile.py"], name
+        assert (REPO / command[2]).exists()
+        for option in (arg for arg in command if arg.startswith("--")):
+            assert option in known, f"{name}: {option}"
+
+
+def test_every_locust_process_mounts_the_prober_config() -> None:
+    # Options given to the master reach the workers, which read the file too.
+    services = _compose()["services"]
+    config = _option(services["locust-master"]["command"], "--prober-config")
+    for name in ("locust-master", "locust-worker"):
+        mounted = {volume.split(":")[1] for volume in services[name]["volumes"]}
+        assert config in mounted, name
 
 
 def test_prometheus_scrapes_the_compose_services() -> None:
