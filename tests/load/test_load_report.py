@@ -76,8 +76,16 @@ def test_cli_prints_runs_newest_first_and_json(database_url: str) -> None:
 
     lines = runner.invoke(
         main,
-        ["report", "--load", "--database", database_url, "--format", "json",
-         "--run", first],  # fmt: skip
+        [
+            "report",
+            "--load",
+            "--database",
+            database_url,
+            "--format",
+            "json",
+            "--run",
+            first,
+        ],  # fmt: skip
     ).output.splitlines()
     [record] = [json.loads(line) for line in lines]
     assert record["run_id"] == first and record["shape"] == "spike"
