@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -95,13 +97,46 @@ def measure(
     return result
 
 
-def run(full: bool = False) -> dict[str, Any]:
+def instructions_per_chunk(name: str, url: str, tokens: int) -> float | None:
+    """Instructions one token chunk costs the client, from callgrind: the
+    difference between a run of one request and a run of three, so start-up
+    and imports cancel out. ``None`` when valgrind is not installed."""
+    if shutil.which("valgrind") is None:
+        return None
+    counts = []
+    for requests in (1, 3):
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            "-m",
+            "benchmarks.bench_throughput",
+            "--worker",
+            name,
+            f"--url={url}",
+            "--streams=1",
+            f"--requests={requests}",
+            f"--tokens={tokens}",
+        ]
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, timeout=1800
+        )
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if done.returncode != 0 or not found:
+            raise RuntimeError(f"callgrind run failed: {done.stderr[-300:]}")
+        counts.append(int(found.group(1)))
+    return (counts[1] - counts[0]) / (2 * tokens)
+
+
+def run(full: bool = False, callgrind: bool | None = None) -> dict[str, Any]:
     tokens = 4000 if full else 2000
     streams, requests = 4, (5 if full else 3)
     repeats = 5 if full else 3
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in ORDER}
     loads = []
     server_args = ["--flood", "--tokens", str(tokens)]
+    instructions: dict[str, float | None] = {}
     with child_server("benchmarks.truth_server", server_args, cpu=0) as server:
         for _ in range(repeats):
             for name in ORDER:  # interleaved, so drifting load hits all alike
@@ -109,12 +144,16 @@ def run(full: bool = False) -> dict[str, Any]:
                 runs[name].append(
                     measure(name, server.url, streams, requests, tokens, cpu=1)
                 )
+        if full if callgrind is None else callgrind:
+            for name in ORDER:
+                instructions[name] = instructions_per_chunk(name, server.url, tokens)
     summary = {
         name: {
             "chunks_per_cpu_s": statistics.median(
                 r["chunks_per_cpu_s"] for r in results
             ),
             "chunks_per_s": statistics.median(r["chunks_per_s"] for r in results),
+            "instructions_per_chunk": instructions.get(name),
             "runs": results,
         }
         for name, results in runs.items()
@@ -153,12 +192,20 @@ def _print(result: dict[str, Any]) -> None:
             clients[name]["chunks_per_s"],
             f"{clients[name]['chunks_per_cpu_s'] / prober:.2f}x",
             f"{1e6 / clients[name]['chunks_per_cpu_s']:.1f}",
+            clients[name]["instructions_per_chunk"],
         ]
         for name in ORDER
     ]
     print_table(
         "Client throughput: token chunks timed and decoded by one core",
-        ["client", "chunks/CPU-s", "chunks/s wall", "vs prober", "us/chunk"],
+        [
+            "client",
+            "chunks/CPU-s",
+            "chunks/s wall",
+            "vs prober",
+            "us/chunk",
+            "instr/chunk",
+        ],
         rows,
     )
     goals = result["goals"]
@@ -177,6 +224,11 @@ def _print(result: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_throughput")
     parser.add_argument("--full", action="store_true")
+    parser.add_argument(
+        "--callgrind",
+        action=argparse.BooleanOptionalAction,
+        help="count instructions per chunk with valgrind (default: in --full)",
+    )
     parser.add_argument("--worker", choices=sorted(CLIENTS), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--streams", type=int, default=4, help=argparse.SUPPRESS)
@@ -189,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(result))
         return 0
-    run(args.full)
+    run(args.full, args.callgrind)
     return 0
 
 
