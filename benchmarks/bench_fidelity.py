@@ -89,6 +89,7 @@ def _one(name: str, url: str, level: int, requests: int, scratch: Path) -> dict:
         entry["skipped"] = f"run failed: {exc}"[:300]
         return entry
     entry["load_after"] = load_average()
+    entry["server_lag_ms"] = json.loads(_http(url + "/lag"))
     truth = json.loads(_http(url + "/truth"))
     entry.update(compare(truth, outcome, first_wave=level))
     return entry
@@ -161,7 +162,7 @@ def _print(results: list[dict[str, Any]]) -> None:
     for r in results:
         if "skipped" in r:
             skipped.setdefault(r["tool"], r["skipped"])
-            rows.append([r["tool"], r["streams"], "skipped"] + ["-"] * 7)
+            rows.append([r["tool"], r["streams"], "skipped"] + ["-"] * 8)
             continue
         ratio = None
         if reference.get(r["streams"]):
@@ -177,6 +178,7 @@ def _print(results: list[dict[str, Any]]) -> None:
                 r["itl_abs_error_p50_us"],
                 r["itl_abs_error_p99_us"],
                 ratio,
+                r["server_lag_ms"]["p99_ms"],
                 f"{r['load_before'][0]:.1f}",
             ]
         )
@@ -192,6 +194,7 @@ def _print(results: list[dict[str, Any]]) -> None:
             "ITL p50 us",
             "ITL p99 us",
             "p99 vs prober",
+            "server lag p99 ms",
             "load1",
         ],
         rows,

@@ -21,6 +21,11 @@
 ``GET /truth``
     The records of every timed response since the last ``DELETE /truth``.
 
+``GET /lag``
+    This server's own event-loop lag since the last ``DELETE /truth``
+    (p50, p99, max in ms): when the server is late, so are its arrival
+    stamps, and every tool's error grows alike.
+
 ``GET /clock``
     This process's ``perf_counter_ns``, to check that the client's clock and
     the server's are the same clock (on Linux both read CLOCK_MONOTONIC,
@@ -104,6 +109,7 @@ class TruthServer:
     def __init__(self, shape: Shape, seed: int = 1) -> None:
         self.shape = shape
         self.records: list[Truth] = []
+        self.lags: list[float] = []
         self._random = random.Random(seed)
         self._seq = 0
         self._flood_body = _encode_stream(shape.tokens, "flood") if shape.flood else b""
@@ -117,6 +123,8 @@ class TruthServer:
                 return await self._complete(request, arrival_ns)
             if request.path == "/truth":
                 return self._truth(request)
+            if request.path == "/lag":
+                return web.json_response(_spread(self.lags))
             if request.path == "/clock":
                 return web.Response(text=str(time.perf_counter_ns()))
             if request.path == "/health":
@@ -132,6 +140,7 @@ class TruthServer:
     def _truth(self, request: web.BaseRequest) -> web.Response:
         if request.method == "DELETE":
             self.records.clear()
+            self.lags.clear()
             return web.Response(status=204)
         return web.json_response([asdict(record) for record in self.records])
 
@@ -175,6 +184,26 @@ class TruthServer:
             due += shape.gap_s
         await response.write(_ending(chunk_id, model, shape.tokens))
         record.end_ns = time.perf_counter_ns()
+
+
+    async def watch_lag(self, tick_s: float = 0.005) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(tick_s)
+            self.lags.append(loop.time() - before - tick_s)
+
+
+def _spread(lags: list[float]) -> dict[str, float]:
+    if not lags:
+        return {"p50_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+    ordered = sorted(lags)
+    last = len(ordered) - 1
+    return {
+        "p50_ms": ordered[int(0.50 * last)] * 1e3,
+        "p99_ms": ordered[int(0.99 * last)] * 1e3,
+        "max_ms": ordered[-1] * 1e3,
+    }
 
 
 _MODEL = {"id": "truth", "object": "model", "created": 0, "owned_by": "benchmarks"}
@@ -244,6 +273,8 @@ async def serve(host: str, port: int, shape: Shape, seed: int) -> None:
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024)
     await site.start()
+    if not shape.flood:
+        watcher = asyncio.create_task(truth.watch_lag())
     bound = runner.addresses[0]
     print(f"listening on http://{bound[0]}:{bound[1]}", flush=True)  # noqa: T201
 
@@ -252,6 +283,8 @@ async def serve(host: str, port: int, shape: Shape, seed: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    if not shape.flood:
+        watcher.cancel()
     await runner.cleanup()
 
 
