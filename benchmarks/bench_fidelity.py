@@ -42,7 +42,7 @@ class Sizes:
     requests: dict[int, int]
 
 
-QUICK = Sizes({1: 12, 50: 150, 200: 400})
+QUICK = Sizes({1: 8, 50: 100, 200: 400})
 FULL = Sizes({1: 100, 50: 1000, 200: 2000})
 
 

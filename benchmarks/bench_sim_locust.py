@@ -83,6 +83,8 @@ def locust_rate(users: int, seconds: int) -> dict[str, Any]:
         finally:
             simulator.terminate()
             simulator.wait(timeout=10)
+            if simulator.stdout is not None:
+                simulator.stdout.close()
 
 
 def _run_locust(

@@ -130,7 +130,7 @@ def instructions_per_chunk(name: str, url: str, tokens: int) -> float | None:
 
 
 def run(full: bool = False, callgrind: bool | None = None) -> dict[str, Any]:
-    tokens = 4000 if full else 2000
+    tokens = 4000 if full else 1000
     streams, requests = 4, (5 if full else 3)
     repeats = 5 if full else 3
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in ORDER}

@@ -185,7 +185,6 @@ class TruthServer:
         await response.write(_ending(chunk_id, model, shape.tokens))
         record.end_ns = time.perf_counter_ns()
 
-
     async def watch_lag(self, tick_s: float = 0.005) -> None:
         loop = asyncio.get_running_loop()
         while True:
