@@ -103,7 +103,7 @@ def _summary(run: dict[str, Any]) -> None:
             continue
         for goal, met, figure in _goals(name, entry["result"]):
             rows.append([name, "met" if met else "MISSED", f"{goal}: {figure}"])
-    print_table("Goals", ["benchmark", "status", "goal: measured"], rows)
+    print_table("Goals", ["benchmark", "status", "goal: measured"], rows, left=3)
 
 
 def _goals(name: str, result: dict[str, Any]) -> list[tuple[str, bool, str]]:

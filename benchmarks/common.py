@@ -133,14 +133,20 @@ def fmt(value: float | int | str | None, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
-def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]):
-    """Print a plain fixed-width table, right-aligned after the first column."""
+def print_table(
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    left: int = 1,
+) -> None:
+    """Print a plain fixed-width table: the first ``left`` columns aligned
+    left, the rest (figures) right."""
     cells = [[str(h) for h in headers]] + [[fmt(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     print(f"\n## {title}\n", flush=True)
     for number, row in enumerate(cells):
         line = "  ".join(
-            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+            cell.ljust(widths[i]) if i < left else cell.rjust(widths[i])
             for i, cell in enumerate(row)
         )
         print(line.rstrip())
