@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +48,7 @@ class Run:
     key_kind: str  # "tag" or "seq"
     measured: list[Measured]
     notes: str = ""
+    client_cpu: float | None = None  # share of one core, where known
 
 
 class Tool:
@@ -102,7 +105,7 @@ class InProcessClient(Tool):
             f"clock check: {clock['rounds']} rounds, server reading outside "
             f"the client's bracket by at most {clock['largest_outside_us']:.1f} us"
         )
-        return Run("tag", measured, notes)
+        return Run("tag", measured, notes, result["client_cpu"])
 
 
 class PeerTool(Tool):
@@ -128,17 +131,23 @@ class PeerTool(Tool):
         return path.read_text().strip() if path.exists() else ""
 
     def _call(self, command: list[str], workdir: Path, label: str) -> None:
+        """Run the tool in its own session; whatever it leaves running (both
+        tools start worker processes) is ended before the next tool starts."""
         log = workdir / f"{label}.log"
         with log.open("w") as handle:
-            done = subprocess.run(
+            process = subprocess.Popen(
                 command,
                 stdout=handle,
                 stderr=subprocess.STDOUT,
                 cwd=workdir,
-                timeout=_TIMEOUT_S,
                 env=_peer_env(),
+                start_new_session=True,
             )
-        if done.returncode != 0:
+            try:
+                returncode = process.wait(timeout=_TIMEOUT_S)
+            finally:
+                _end_session(process.pid)
+        if returncode != 0:
             tail = log.read_text().strip().splitlines()[-5:]
             raise RuntimeError(f"{self.name} failed ({log}): " + " | ".join(tail))
 
@@ -268,6 +277,16 @@ PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]").save_pretraine
     {path!r}
 )
 """
+
+
+def _end_session(leader: int) -> None:
+    """SIGTERM, then SIGKILL, to processes left in the session ``leader`` led."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(leader, sig)
+        except ProcessLookupError:
+            return
+        time.sleep(1.0)
 
 
 def _peer_env() -> dict[str, str]:
