@@ -3,8 +3,10 @@
 The story of a request, in order:
 
 1. The prompt gets a unique nonce line so no provider cache can serve it.
-2. aiohttp's tracing hooks stamp DNS, connect and the moment the connection
-   is ready; that moment is the *request start* every duration counts from.
+2. aiohttp's tracing hooks stamp DNS, connect, the moment the connection is
+   ready, and the moment the request is about to be written (aiohttp's
+   headers-sent signal fires before it serializes the headers); that last
+   moment is the *request start* every duration counts from.
 3. Response headers arrive: error statuses are read (bounded) and classified;
    a JSON body means the server ignored ``stream: true`` and is timed as one
    chunk; anything else is read as server-sent events.
@@ -135,6 +137,7 @@ class _Call:
         "dns_end_ns",
         "create_start_ns",
         "ready_ns",
+        "sent_ns",
         "headers_ns",
         "last_byte_ns",
         "end_ns",
@@ -149,6 +152,7 @@ class _Call:
         self.dns_end_ns: int | None = None
         self.create_start_ns: int | None = None
         self.ready_ns: int | None = None
+        self.sent_ns: int | None = None
         self.headers_ns: int | None = None
         self.last_byte_ns: int | None = None
         self.end_ns: int | None = None
@@ -158,6 +162,8 @@ class _Call:
 
     @property
     def start_ns(self) -> int:
+        if self.sent_ns is not None:
+            return self.sent_ns
         return self.ready_ns if self.ready_ns is not None else self.begin_ns
 
     def fail(self, error_type: ErrorType, message: str) -> None:
@@ -252,6 +258,7 @@ class StreamingClient:
         trace.on_connection_create_start.append(_on_create_start)
         trace.on_connection_create_end.append(_on_ready)
         trace.on_connection_reuseconn.append(_on_ready)
+        trace.on_request_headers_sent.append(_on_sent)
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=60)
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -577,6 +584,12 @@ async def _on_ready(
     session: aiohttp.ClientSession, ctx: SimpleNamespace, params: object
 ) -> None:
     _call(ctx).ready_ns = time.perf_counter_ns()
+
+
+async def _on_sent(
+    session: aiohttp.ClientSession, ctx: SimpleNamespace, params: object
+) -> None:
+    _call(ctx).sent_ns = time.perf_counter_ns()
 
 
 def _call(ctx: SimpleNamespace) -> _Call:

@@ -1,0 +1,124 @@
+"""Each benchmark's pieces run, at a size CI can afford.
+
+No figure is asserted, only that every piece produces what the tables are
+built from: timings come from a shared, often busy machine.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from benchmarks import bench_sim_locust, bench_storage
+from benchmarks.bench_fidelity import compare
+from benchmarks.bench_throughput import measure
+from benchmarks.common import ROOT, child_server
+from benchmarks.report_query import COVERING_INDEX, percentile_report
+from benchmarks.tools import TOOLS
+from storage import make_engine
+
+pytestmark = pytest.mark.timeout(120)
+
+_SHORT = ["--tokens", "4", "--gap-ms", "5", "--ttft-ms", "5:10"]
+
+
+@pytest.mark.parametrize("client", ["prober", "aiohttp", "openai"])
+def test_fidelity_matches_every_request_to_its_truth(
+    client: str, tmp_path: Path
+) -> None:
+    with child_server("benchmarks.truth_server", _SHORT) as server:
+        outcome = TOOLS[client].run(server.url, 2, 6, 4, tmp_path)
+        truth = json.loads(_get(server.url + "/truth"))
+
+    result = compare(truth, outcome, first_wave=2)
+    assert result["measured"] == 4
+    assert result["failed"] == result["unmatched"] == 0
+    assert result["ttft_abs_error_p99_ms"] >= 0
+    # One monotonic clock for every process: the server's reading always
+    # falls between the client's two.
+    assert "at most 0.0 us" in outcome.notes
+
+
+def test_throughput_worker_counts_every_chunk() -> None:
+    with child_server("benchmarks.truth_server", ["--flood", "--tokens", "300"]) as s:
+        result = measure("prober", s.url, streams=2, requests=1, tokens=300, cpu=1)
+    assert result["chunks"] == 600
+    assert result["chunks_per_cpu_s"] > 0
+
+
+def test_scheduler_worker_runs_the_service() -> None:
+    with child_server("benchmarks.truth_server", _SHORT) as server:
+        command = [sys.executable, "-m", "benchmarks.bench_scheduler", "--worker"]
+        command += [f"--url={server.url}", "--jobs=5", "--interval=1", "--duration=3"]
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, timeout=90, check=True
+        )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["probes"] >= 5
+    assert result["errors"] == 0
+    assert result["lag_p99_ms"] >= 0
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_storage_writer_and_report(kind: str) -> None:
+    with bench_storage.database(kind) as url:
+        if url is None:
+            pytest.skip(
+                f"PostgreSQL not reachable at {bench_storage.POSTGRES_ADMIN_URL}"
+            )
+        written = bench_storage.writer_rate(url, 300)
+        assert written["flushed"] and written["rows_per_s"] > 0
+    with bench_storage.database(kind) as url:
+        assert url is not None
+        bench_storage.bulk_load(url, 2000)
+        engine = make_engine(url)
+        since = datetime.now(UTC) - timedelta(days=31)
+        report = percentile_report(engine, since)
+        engine.dispose()
+
+    assert len(report) == len(bench_storage.MODELS) * len(bench_storage.PROBES)
+    row = report[0]
+    assert row["ttft_p50_s"] <= row["ttft_p95_s"] <= row["ttft_p99_s"]
+    assert sum(r["count"] for r in report) == 2000 - _failed_rows(2000)
+
+
+def test_sqlite_report_with_a_covering_index_agrees(tmp_path: Path) -> None:
+    url = str(tmp_path / "bench.db")
+    bench_storage.bulk_load(url, 1000)
+    engine = make_engine(url)
+    since = datetime.now(UTC) - timedelta(days=31)
+    scanned = percentile_report(engine, since)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(COVERING_INDEX)
+    indexed = percentile_report(engine, since, "ix_report_ttft")
+    engine.dispose()
+    assert scanned == indexed
+
+
+def test_simulator_table_is_parsed() -> None:
+    line = "     250      0      6994       37%                      3 / 8 / 20" + (
+        "                     12 / 30 / 41"
+    )
+    assert bench_sim_locust._ROW.match(line)
+
+
+def test_locust_generates_requests_against_the_simulator() -> None:
+    result = bench_sim_locust.locust_rate(users=2, seconds=2)
+    assert result["requests"] > 0
+    assert result["failures"] == 0
+
+
+def _failed_rows(count: int) -> int:
+    return sum(not row["ok"] for row in bench_storage.synthetic_rows(count))
+
+
+def _get(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
