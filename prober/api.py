@@ -40,7 +40,7 @@ from prober.params import (
 )
 from prober.ranking import ranking
 from prober.reads import Reads
-from prober.uptime import WINDOWS, uptime
+from prober.uptime import NOT_AVAILABILITY, WINDOWS, uptime
 from storage.queries import (
     ResultFilter,
     answer,
@@ -109,8 +109,8 @@ async def model_states(context: ApiContext, now: datetime) -> list[dict[str, Any
     ``up``, ``down``, ``stale`` (no result for three intervals) or
     ``unknown`` (no result yet)."""
     models = list(context.catalog.models)
-    latest = await context.reads.run(latest_per_model, models)
-    failures = await context.reads.run(latest_per_model, models, True)
+    latest = await context.reads.run(latest_per_model, models, False, NOT_AVAILABILITY)
+    failures = await context.reads.run(latest_per_model, models, True, NOT_AVAILABILITY)
     return [
         _model_state(context, model_id, latest.get(model_id), failures, now)
         for model_id in models

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -56,7 +57,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ProberError as exc:
-            _stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+            _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             sys.exit(2)
 
 
@@ -185,7 +186,18 @@ def once(
     else:
         console = Console(width=None if sys.stdout.isatty() else 160)
         console.print(_results_table(runs))
+        for run in runs:
+            if not run.ok:
+                r = run.record
+                line = f"{r['model']} {r['probe']}: {r['error_type']}: "
+                console.print(line + (r["error_message"] or ""), highlight=False)
         print_sweeps(console, sweeps)
+    failed = sum(1 for run in runs if not run.ok)
+    if failed:
+        # Scripts use once as a smoke check: any failed probe fails the run,
+        # after every result is printed and stored.
+        _stderr.print(f"{failed} of {len(runs)} probes failed", highlight=False)
+        sys.exit(1)
 
 
 def _selection(

@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from prober.catalog import PING, Catalog
-from prober.uptime import span_of, uptime
+from prober.uptime import NOT_AVAILABILITY, span_of, uptime
 from storage.stats import latency_samples, outcome_counts, quality_means, spend_since
 
 __all__ = ["RankingRow", "ranking"]
@@ -67,10 +67,11 @@ def ranking(
     now = now or datetime.now(UTC)
     since = now - span_of(window)
     models = list(catalog.models)
+    probes = [p for p in catalog.tasks if p not in NOT_AVAILABILITY]
     samples = latency_samples(
-        engine, ("ttft_s", "output_tokens_per_s"), since, now, models, None, vantage
+        engine, ("ttft_s", "output_tokens_per_s"), since, now, models, probes, vantage
     )
-    counts = outcome_counts(engine, since, now, (), vantage, models)
+    counts = outcome_counts(engine, since, now, (), vantage, models, NOT_AVAILABILITY)
     quality = quality_means(engine, since, now)
     spend = spend_since(engine, since, vantage, models)
     up = uptime(engine, catalog, window, now, vantage, models)

@@ -127,8 +127,11 @@ def _print_sections(
 ) -> None:
     if options.fmt == "json":
         click.echo(render_json(sections, window=options.window))
-    elif options.fmt in ("markdown", "csv"):
-        click.echo(render_text(sections, options.fmt), nl=False)
+    elif options.fmt == "csv":
+        # One table a CSV reader can load: the ranking; JSON carries all.
+        click.echo(render_text(sections[:1], "csv"), nl=False)
+    elif options.fmt == "markdown":
+        click.echo(render_text(sections, "markdown"), nl=False)
     else:
         for section in sections:
             console.print(rich_table(section))

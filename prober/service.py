@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from prober.api import ApiContext
 from prober.budget import DailyBudget, estimate_daily_spend
-from prober.catalog import Catalog
+from prober.catalog import CONTEXT, Catalog
 from prober.client import StreamingClient
 from prober.context import ContextMetrics, ContextSweeper
 from prober.embedded import EmbeddedSimulator, attach_simulator
@@ -40,6 +40,7 @@ from prober.web import Readiness, create_app
 from storage import ResultWriter, SweepWriter, make_engine
 from storage.migrate import upgrade
 from storage.stats import last_started, spend_since, token_averages
+from storage.sweeps import last_sweeps
 
 __all__ = ["Service", "ServiceOptions", "parse_listen"]
 
@@ -276,11 +277,16 @@ class Service:
         longest = max((job.interval_s for job in self.plan), default=0.0)
         since = datetime.now(UTC) - timedelta(seconds=longest)
         started = await self._reads.run(last_started, since, self.options.vantage)
+        # A sweep counts once it finished: one cut short by a stop left its
+        # requests' rows but no figures, and runs again at the next start.
+        swept = await self._reads.run(last_sweeps, since, self.options.vantage)
         last = {}
         for job in self.plan:
-            times = [
-                started[(job.model, p)] for p in job.probes if (job.model, p) in started
-            ]
+            if job.name == CONTEXT:
+                times = [swept[job.model]] if job.model in swept else []
+            else:
+                times = [started[(job.model, p)] for p in job.probes
+                         if (job.model, p) in started]  # fmt: skip
             if job.expensive and times:
                 last[job.id] = max(times)
         return last
@@ -313,7 +319,11 @@ class Service:
     async def _drain(self) -> None:
         if not self._inflight:
             return
-        log.info("waiting for %d probes in flight", len(self._inflight))
+        log.info(
+            "waiting up to %.0f s for %d probes in flight (a second signal cuts them)",
+            self.options.drain_grace_s,
+            len(self._inflight),
+        )
         _, pending = await asyncio.wait(
             set(self._inflight), timeout=self.options.drain_grace_s
         )

@@ -56,7 +56,7 @@ def render_text(sections: Sequence[Section], fmt: str) -> str:
     if fmt == "markdown":
         return "\n".join(_markdown(section) for section in sections)
     if fmt == "csv":
-        return "\n".join(_csv(section, len(sections) > 1) for section in sections)
+        return "\n".join(_csv(section) for section in sections)
     raise ValueError(f"not a text format: {fmt}")
 
 
@@ -80,10 +80,8 @@ def _markdown(section: Section) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _csv(section: Section, titled: bool) -> str:
+def _csv(section: Section) -> str:
     out = io.StringIO()
-    if titled:
-        out.write(f"# {section.title}\n")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([c.key for c in section.columns])
     for row in section.rows:

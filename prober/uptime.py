@@ -5,7 +5,8 @@
   nor the denominator: the model was up and said "not now";
 * probes inside a maintenance window from the configuration are left out;
 * every probe counts, not only ``ping``: a coding probe that times out is as
-  much an outage to its user as a failed ping.
+  much an outage to its user as a failed ping; the context sweep is the
+  exception (:data:`NOT_AVAILABILITY`).
 
 Counts come from the raw rows while they are kept, and from the hourly
 rollups for the part of a window older than the raw retention. No probes in
@@ -20,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from prober.catalog import Catalog
+from prober.catalog import CONTEXT, Catalog
 from storage.stats import (
     Exclusion,
     OutcomeCounts,
@@ -28,7 +29,12 @@ from storage.stats import (
     rollup_outcome_counts,
 )
 
-__all__ = ["WINDOWS", "Uptime", "exclusions", "span_of", "uptime"]
+__all__ = ["NOT_AVAILABILITY", "WINDOWS", "Uptime", "exclusions", "span_of", "uptime"]
+
+# Probes whose failures say nothing about whether a model is up: a context
+# sweep's 128K-token prompt timing out measures the long prompt. The sweep
+# reports its own errors; uptime, error rates, state and latency leave it out.
+NOT_AVAILABILITY: tuple[str, ...] = (CONTEXT,)
 
 WINDOWS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
@@ -69,9 +75,13 @@ def uptime(
     window = window if isinstance(window, str) else f"{window.total_seconds():g}s"
     raw_from = max(since, _raw_start(catalog, now))
     skip = exclusions(catalog)
-    counts = outcome_counts(engine, raw_from, now, skip, vantage, models)
+    counts = outcome_counts(
+        engine, raw_from, now, skip, vantage, models, NOT_AVAILABILITY
+    )
     if since < raw_from:
-        older = rollup_outcome_counts(engine, since, raw_from, skip, vantage, models)
+        older = rollup_outcome_counts(
+            engine, since, raw_from, skip, vantage, models, NOT_AVAILABILITY
+        )
         counts = _merge(counts, older)
     return {model: _figure(window, counts.get(model)) for model in models}
 

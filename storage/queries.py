@@ -113,13 +113,18 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def latest_per_model(
-    engine: Engine, models: Sequence[str], failed_only: bool = False
+    engine: Engine,
+    models: Sequence[str],
+    failed_only: bool = False,
+    skip_probes: Sequence[str] = (),
 ) -> dict[str, dict[str, Any]]:
-    """Each model's newest result (or newest failure)."""
+    """Each model's newest result (or newest failure), ``skip_probes`` aside."""
     r = _table(ProbeResult)
     newest = select(r.c.model, func.max(r.c.started_at).label("at")).where(
         r.c.model.in_(list(models))
     )
+    if skip_probes:
+        newest = newest.where(r.c.probe.not_in(list(skip_probes)))
     if failed_only:
         newest = newest.where(r.c.ok.is_(False))
     newest_sq = newest.group_by(r.c.model).subquery()
@@ -129,6 +134,8 @@ def latest_per_model(
     )
     if failed_only:
         statement = statement.where(r.c.ok.is_(False))
+    if skip_probes:
+        statement = statement.where(r.c.probe.not_in(list(skip_probes)))
     with engine.connect() as connection:
         rows = list(connection.execute(statement.order_by(r.c.id)))
     return {row.model: _record(row) for row in rows}

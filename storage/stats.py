@@ -78,9 +78,11 @@ def outcome_counts(
     exclusions: Sequence[Exclusion] = (),
     vantage: str | None = None,
     models: Sequence[str] | None = None,
+    skip_probes: Sequence[str] = (),
 ) -> dict[str, OutcomeCounts]:
     """Per model: successes, failures and rate-limited probes in the range,
-    probes inside a maintenance window left out."""
+    probes inside a maintenance window and probes in ``skip_probes`` left
+    out."""
     r = _results()
     rate_limited = func.coalesce(r.c.error_type, "") == "rate_limited"
     statement = (
@@ -88,6 +90,8 @@ def outcome_counts(
         .where(r.c.started_at >= since, r.c.started_at < until)
         .group_by(r.c.model, r.c.ok, rate_limited)
     )
+    if skip_probes:
+        statement = statement.where(r.c.probe.not_in(list(skip_probes)))
     for start, end, only in exclusions:
         inside = and_(r.c.started_at >= start, r.c.started_at < end)
         if only:
@@ -117,6 +121,7 @@ def rollup_outcome_counts(
     exclusions: Sequence[Exclusion] = (),
     vantage: str | None = None,
     models: Sequence[str] | None = None,
+    skip_probes: Sequence[str] = (),
 ) -> dict[str, OutcomeCounts]:
     """As :func:`outcome_counts`, from the hourly rollups, for ranges older
     than the raw rows; an hour that touches a maintenance window is left out
@@ -133,6 +138,8 @@ def rollup_outcome_counts(
         .where(u.c.bucket_start >= since, u.c.bucket_start < until)
         .group_by(u.c.model)
     )
+    if skip_probes:
+        statement = statement.where(u.c.probe.not_in(list(skip_probes)))
     for start, end, only in exclusions:
         touches = and_(
             u.c.bucket_start < end, u.c.bucket_start > start - timedelta(hours=1)

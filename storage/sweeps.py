@@ -19,11 +19,11 @@ Durations are seconds; ``started_at`` is UTC.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, Index, Table, select
+from sqlalchemy import Column, DateTime, Engine, Index, Table, func, select
 from sqlmodel import Field, SQLModel
 
 from storage.tables import utc
@@ -33,6 +33,7 @@ __all__ = [
     "ContextSweep",
     "ContextSweepCell",
     "SweepWriter",
+    "last_sweeps",
     "load_sweep_cells",
     "load_sweeps",
 ]
@@ -136,6 +137,25 @@ class SweepWriter:
     def close(self, timeout_s: float = 10.0) -> None:
         self._sweeps.close(timeout_s)
         self._cells.close(timeout_s)
+
+
+def last_sweeps(
+    engine: Engine, since: datetime, vantage: str | None = None
+) -> dict[str, datetime]:
+    """Per model: when its latest finished sweep since ``since`` started."""
+    table = _table(ContextSweep)
+    statement = (
+        select(table.c.model, func.max(table.c.started_at))
+        .where(table.c.started_at >= since)
+        .group_by(table.c.model)
+    )
+    if vantage is not None:
+        statement = statement.where(table.c.vantage == vantage)
+    with engine.connect() as connection:
+        return {
+            model: latest if latest.tzinfo else latest.replace(tzinfo=UTC)
+            for model, latest in connection.execute(statement)
+        }
 
 
 def load_sweeps(

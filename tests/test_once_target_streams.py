@@ -69,7 +69,8 @@ def test_once_target_json_record(server: ReplayServer, case: Case) -> None:
             "--no-store",
         ],  # fmt: skip
     )
-    assert result.exit_code == 0, result.output
+    # A failed probe fails the command, after printing its record.
+    assert result.exit_code == (0 if case.expect.get("ok", True) else 1), result.output
     (record,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert record["model"] == "vendor/any-model"
     for key, wanted in case.expect.items():

@@ -102,8 +102,7 @@ def test_text_formats(database_url: str, tmp_path: Path) -> None:
     table = _report(database_url)
     assert "Ranking since" in table and "glm-5" in table
     text = _report(database_url, "--format", "csv")
-    ranking = text.split("\n\n")[0].split("\n", 1)[1]
-    first = next(csv.DictReader(io.StringIO(ranking)))
+    first = next(csv.DictReader(io.StringIO(text)))
     assert first["model"] == "glm-5" and float(first["quality"]) == 8.0
 
 
@@ -112,3 +111,23 @@ def test_report_on_an_empty_database_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["report", "--database", url])
     assert result.exit_code == 1
     assert "holds no results yet" in result.output
+
+
+def test_context_sweep_failures_are_not_downtime(
+    database_url: str, tmp_path: Path
+) -> None:
+    # One good ping and coding probe, then a sweep whose long prompts all
+    # time out: the model was up the whole time.
+    sweep = [_row("glm-5", "context", None, 0.01, ok=False) for _ in range(5)]
+    _fill(
+        database_url,
+        tmp_path,
+        [_row("glm-5", "ping", None, 0.0001), _row("glm-5", "flatten", 8.0, 0.002)]
+        + sweep,
+    )
+    payload = json.loads(_report(database_url, "--format", "json"))
+    glm = {row["model"]: row for row in payload["ranking"]}["glm-5"]
+    assert glm["error_rate"] == 0.0 and glm["uptime"] == 1.0
+    assert glm["probes"] == 2
+    # The sweep's spend still counts: it was paid for.
+    assert abs(glm["spend_usd"] - 0.0521) < 1e-9

@@ -62,11 +62,14 @@ def probes(metric: str, *matchers: str) -> str:
     """``metric`` with the matchers every probe query carries.
 
     ``source=""`` keeps load-test series (which carry a ``source`` label)
-    out of the prober's own statistics; ``$vantage`` is a dashboard variable.
+    out of the prober's own statistics, and the context sweep's long prompts
+    stay out unless a matcher asks for a probe; ``$vantage`` is a dashboard
+    variable.
     """
-    return (
-        metric + "{" + ", ".join(('source=""', 'vantage=~"$vantage"', *matchers)) + "}"
-    )
+    scope = ['source=""', 'vantage=~"$vantage"']
+    if not any(matcher.startswith("probe") for matcher in matchers):
+        scope.append('probe!="context"')
+    return metric + "{" + ", ".join((*scope, *matchers)) + "}"
 
 
 def quantile(q: float, metric: str, window: str, by: str, *matchers: str) -> str:

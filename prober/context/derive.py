@@ -98,11 +98,18 @@ class SweepFigures:
 
 
 def derive(points: list[Point], keep_ratio: float) -> SweepFigures:
-    """The sweep's figures; ``points`` in ladder order, shortest first."""
+    """The sweep's figures; ``points`` in ladder order, shortest first.
+
+    A sweep most of whose requests failed (a burst of 5xx, an outage) says
+    nothing about where the model stops reading: its effective context is
+    unknown rather than the few lengths that happened to answer."""
     cells = tuple(_cells(points))
     lengths = tuple(_lengths(points))
     baseline = lengths[0].accuracy if lengths else None
-    effective = _effective(lengths, baseline, keep_ratio)
+    failed = sum(1 for p in points if not p.ok)
+    effective = None
+    if failed * 2 <= len(points):
+        effective = _effective(lengths, baseline, keep_ratio)
     return SweepFigures(
         cells=cells,
         lengths=lengths,

@@ -30,7 +30,8 @@ def write_plots(reports: list[ModelSweeps], directory: Path) -> list[Path]:
         from matplotlib.figure import Figure
     except ImportError:
         raise SetupError(
-            "--plot needs matplotlib: pip install 'prober[report]'"
+            "--plot needs matplotlib: pip install 'prober[report]' "
+            "(in a checkout: pip install -e '.[report]')"
         ) from None
 
     directory.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_GIVE_UP_AFTER_FAILURES = 3
+
 PROBE = "context"
 
 
@@ -168,12 +170,27 @@ class ContextSweeper:
         )
 
         runs, points = [], []
+        failed_in_a_row = 0
         for index, rung in enumerate(rungs):
             run, point = await self._step(model_id, rung, f"{seed}:{index}", deadline_s)
             runs.append(run)
             points.append(point)
             if on_result is not None:
                 on_result(run)
+            failed_in_a_row = 0 if run.ok else failed_in_a_row + 1
+            if failed_in_a_row >= _GIVE_UP_AFTER_FAILURES:
+                # A burst of errors or an outage: the rest would fail too and
+                # cost the most (the longest prompts come last).
+                log.warning(
+                    "context sweep of %s stopped after %d failures in a row "
+                    "(%s); %d of %d requests sent",
+                    model_id,
+                    failed_in_a_row,
+                    run.record["error_type"],
+                    index + 1,
+                    len(rungs),
+                )
+                break
 
         figures = await asyncio.to_thread(derive, points, settings.keep_ratio)
         result = SweepResult(

@@ -114,3 +114,13 @@ def test_no_line_from_a_single_length() -> None:
 
     assert figures.fit is None
     assert figures.effective_label == "1k" and figures.effective_at_top
+
+
+def test_a_sweep_that_mostly_failed_has_no_effective_context() -> None:
+    # A burst of errors: only the first length answered. That says nothing
+    # about where the model stops reading.
+    failed = {label: (None, None, None) for _, label in LADDER[1:]}
+    figures = derive(sweep(failed), 0.9)
+
+    assert figures.baseline_accuracy == 1.0
+    assert figures.effective_label is None and figures.effective_length is None

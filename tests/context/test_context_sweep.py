@@ -14,6 +14,7 @@ from prober.config import DEFAULT_LADDER, load_config
 from prober.context import ContextMetrics, ContextSweeper, SweepResult
 from prober.runner import Runner
 from tests.context.conftest import PREFILL, FastSimulator
+from tests.replay import Script, replay_server
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -117,3 +118,23 @@ def test_the_gauges_show_the_latest_sweep(sweeps: dict[str, SweepResult]) -> Non
     ttft = value("prober_context_ttft_seconds", "glm-5", length="128k")
     assert ttft is not None and ttft > 1.0
     assert value("prober_context_ttft_seconds", "hunyuan-turbo", length="64k") is None
+
+
+async def test_a_sweep_stops_after_three_failures_in_a_row() -> None:
+    outage = Script(
+        [b'{"error": {"message": "upstream unavailable"}}'],
+        status=503,
+        content_type="application/json",
+    )
+    async with replay_server(outage) as server:
+        catalog = build_catalog(load_config()).with_base_url(
+            "simulator", server.base_url
+        )
+        async with StreamingClient() as client:
+            sweeper = ContextSweeper(Runner(catalog, client, "test"), "test")
+            result = await sweeper.sweep("deepseek-coder")
+
+    # Three of the eighteen requests, none of the long ones, and no figures.
+    assert len(server.requests) == 3
+    assert [run.record["error_type"] for run in result.runs] == ["http_5xx"] * 3
+    assert result.figures.effective_length is None
