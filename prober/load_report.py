@@ -40,6 +40,7 @@ class ModelLoad:
     ttft_p95_quiet_s: float | None
     ttft_p95_peak_s: float | None
     ttft_p95_slowdown: float | None
+    quiet_requests: int | None
     peak_requests: int | None
     peak_error_rate: float | None
     peak_failures_by_type: dict[str, int]
@@ -101,6 +102,7 @@ def _model(name: str, quiet: LoadStage | None, peak: LoadStage | None) -> ModelL
         ttft_p95_quiet_s=q95,
         ttft_p95_peak_s=p95,
         ttft_p95_slowdown=_ratio(p95, q95),
+        quiet_requests=quiet.requests if quiet else None,
         peak_requests=peak.requests if peak else None,
         peak_error_rate=peak.error_rate if peak else None,
         peak_failures_by_type=dict(peak.failures_by_type) if peak else {},
@@ -121,8 +123,14 @@ def render(reports: list[RunReport]) -> RenderableType:
 
 def _run_block(report: RunReport) -> RenderableType:
     run = report.run
-    table = Table(title=_title(run), title_justify="left", caption=_caption(run))
-    for name in ("model", "users quiet -> peak"):
+    caption = _caption(run)
+    if any(_few(m.quiet_requests) or _few(m.peak_requests) for m in report.models):
+        caption += (
+            f"; fewer than {_FEW_REQUESTS} requests in a stage make its "
+            "percentiles rough: run longer, or with shorter answers"
+        )
+    table = Table(title=_title(run), title_justify="left", caption=caption)
+    for name in ("model", "users quiet -> peak", "requests"):
         table.add_column(name)
     for name in ("TTFT p50 ms", "slower", "TTFT p95 ms", "slower", "errors at peak"):
         table.add_column(name, justify="right")
@@ -130,6 +138,7 @@ def _run_block(report: RunReport) -> RenderableType:
         table.add_row(
             "all models" if model.model == ALL_MODELS else model.model,
             f"{_int(model.quiet_users)} -> {_int(model.peak_users)}",
+            f"{_int(model.quiet_requests)} -> {_int(model.peak_requests)}",
             f"{_ms(model.ttft_p50_quiet_s)} -> {_ms(model.ttft_p50_peak_s)}",
             _times(model.ttft_p50_slowdown),
             f"{_ms(model.ttft_p95_quiet_s)} -> {_ms(model.ttft_p95_peak_s)}",
@@ -137,6 +146,13 @@ def _run_block(report: RunReport) -> RenderableType:
             _errors(model),
         )
     return table
+
+
+_FEW_REQUESTS = 20
+
+
+def _few(requests: int | None) -> bool:
+    return requests is not None and requests < _FEW_REQUESTS
 
 
 def _title(run: LoadRun) -> str:
