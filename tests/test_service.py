@@ -128,13 +128,6 @@ def _metric(text: str, name: str) -> float:
     return sum(float(v) for v in values)
 
 
-@pytest.fixture
-def postgres_url(database_url: str) -> str:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the outage is staged with a proxy in front of PostgreSQL")
-    return database_url
-
-
 async def test_database_outage_turns_readiness_off_and_loses_nothing(
     postgres_url: str, tmp_path: Path
 ) -> None:

@@ -95,6 +95,8 @@ class SweepFigures:
     effective_length: int | None
     effective_label: str | None
     effective_at_top: bool
+    # Most requests failed: the sweep says nothing about the effective context.
+    inconclusive: bool = False
 
 
 def derive(points: list[Point], keep_ratio: float) -> SweepFigures:
@@ -118,6 +120,7 @@ def derive(points: list[Point], keep_ratio: float) -> SweepFigures:
         effective_length=effective.length if effective else None,
         effective_label=effective.label if effective else None,
         effective_at_top=effective is not None and effective is lengths[-1],
+        inconclusive=failed * 2 > len(points),
     )
 
 

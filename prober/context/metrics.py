@@ -26,9 +26,10 @@ class ContextMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.effective = Gauge(
             "prober_context_effective_tokens",
-            "Effective context of the latest sweep: the longest ladder length "
-            "at which retrieval accuracy stayed within keep_ratio (90%) of the "
-            "shortest length's.",
+            "Effective context of the latest conclusive sweep: the longest "
+            "ladder length at which retrieval accuracy stayed within keep_ratio "
+            "(90%) of the shortest length's. A sweep most of whose requests "
+            "failed leaves the previous figure in place.",
             MODEL_LABELS,
             registry=registry,
         )
@@ -58,7 +59,8 @@ class ContextMetrics:
         """Show ``sweep``'s figures in place of the model's previous ones."""
         labels = (sweep.model, sweep.provider, sweep.vantage)
         figures = sweep.figures
-        _set(self.effective, labels, figures.effective_length)
+        if not figures.inconclusive:
+            _set(self.effective, labels, figures.effective_length)
         _set(self.prefill, labels, figures.fit.tokens_per_s if figures.fit else None)
 
         seen = set()

@@ -138,3 +138,31 @@ async def test_a_sweep_stops_after_three_failures_in_a_row() -> None:
     assert len(server.requests) == 3
     assert [run.record["error_type"] for run in result.runs] == ["http_5xx"] * 3
     assert result.figures.effective_length is None
+    assert result.figures.inconclusive
+
+
+async def test_an_inconclusive_sweep_leaves_the_last_effective_context_shown(
+    sweeps: dict[str, SweepResult],
+) -> None:
+    outage = Script(
+        [b'{"error": {"message": "upstream unavailable"}}'],
+        status=503,
+        content_type="application/json",
+    )
+    async with replay_server(outage) as server:
+        catalog = build_catalog(load_config()).with_base_url(
+            "simulator", server.base_url
+        )
+        async with StreamingClient() as client:
+            sweeper = ContextSweeper(Runner(catalog, client, "test"), "test")
+            failed = await sweeper.sweep("deepseek-coder")
+    registry = CollectorRegistry()
+    metrics = ContextMetrics(registry)
+    labels = {"model": "deepseek-coder", "provider": "simulator", "vantage": "test"}
+
+    metrics.observe(sweeps["deepseek-coder"])
+    metrics.observe(failed)
+
+    assert registry.get_sample_value("prober_context_effective_tokens", labels) == (
+        32768
+    )
