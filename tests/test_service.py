@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
-import pytest
 from sqlalchemy import func, select
 
 from prober.catalog import Catalog, Provider
