@@ -58,6 +58,9 @@ class ServiceOptions:
     spill_path: Path | None = None
     shard: str | None = None
     daily_budget_usd: float | None = None
+    max_pending_rows: int = 10_000
+    """Result rows held in memory while the database is away; older ones
+    go to the spill file."""
 
 
 def parse_listen(value: str, source: str = "--listen") -> tuple[str, int]:
@@ -175,7 +178,9 @@ class Service:
         except SQLAlchemyError as exc:
             raise SetupError(f"cannot prepare the database {where}: {exc}") from exc
         spill = self.options.spill_path or _default_spill(self.options.database)
-        self._writer = ResultWriter(engine, spill)
+        self._writer = ResultWriter(
+            engine, spill, max_pending=self.options.max_pending_rows
+        )
         self._writer.start()
         self.metrics.track_writer(self._writer)
         self._sweep_writer = SweepWriter(engine, spill)

@@ -14,6 +14,11 @@ __all__ = ["create_schema", "database_url", "make_engine"]
 log = logging.getLogger(__name__)
 
 _PG_CONNECT_TIMEOUT_S = 5
+# How long a SQLite write waits for another connection's lock. Prober's own
+# transactions are short batches; a lock held longer than this is reported
+# (readiness false, "database is locked" in the log) while the rows wait,
+# rather than stalling the writer silently.
+_SQLITE_BUSY_TIMEOUT_S = 5
 
 
 def database_url(value: str) -> str:
@@ -48,7 +53,8 @@ def make_engine(value: str) -> Engine:
 
 def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(
-        url, connect_args={"timeout": 30, "check_same_thread": False}
+        url,
+        connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
     )
 
     @event.listens_for(engine, "connect")
@@ -58,7 +64,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.close()
 
     return engine

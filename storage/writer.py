@@ -17,26 +17,29 @@ handles the database going away:
   answers table in the same transaction as its result;
 * while idle, the thread checks every few seconds that the database still
   answers, so :attr:`ResultWriter.healthy` (and ``/readyz``) turn false
-  during an outage even when no row is waiting.
+  during an outage even when no row is waiting;
+* an outage is logged once, as one line naming the database and its cause
+  (:mod:`storage.outage`: locked, read-only, disk full, unreachable...);
+* when the spill file cannot be written either (the disk is full), rows stay
+  in memory past ``max_pending`` rather than being dropped.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from storage.outage import UNAVAILABLE, is_stale_connection, outage_cause
+from storage.spillfile import append_lines, count_lines, read_batches
 from storage.tables import ANSWER_MAX_CHARS, ProbeAnswer, ProbeResult
 
 __all__ = ["ResultWriter"]
@@ -62,6 +65,7 @@ class ResultWriter:
         health_interval_s: float = 5.0,
     ) -> None:
         self._engine = engine
+        self._where = engine.url.render_as_string(hide_password=True)
         # Another table with a ``uid`` column (the context sweeps) can use
         # the same batching, spilling and replay.
         self._results = table if table is not None else _table(ProbeResult)
@@ -78,7 +82,8 @@ class ResultWriter:
         self._thread: threading.Thread | None = None
         self._retry_at = 0.0
         self._spill_waiting = self._spill.exists()
-        self._spill_file_rows = _count_lines(self._spill)
+        self._spill_file_rows = count_lines(self._spill)
+        self._spill_retry_at: float | None = None
         self._flushed = threading.Condition()
         self._submitted = 0
         self.healthy = True
@@ -174,10 +179,11 @@ class ResultWriter:
     def _insert(self, rows: list[dict[str, Any]]) -> bool:
         """Insert ``rows``; False when the database is away."""
         try:
-            self._insert_all(rows)
-        except (OperationalError, DBAPIError) as exc:
-            if not _is_data_error(exc):
-                self._mark_unhealthy(exc)
+            self._insert_fresh_on_io_error(rows)
+        except DBAPIError as exc:
+            cause = outage_cause(exc)
+            if cause is not None:
+                self._mark_unhealthy(exc, cause)
                 return False
             self._insert_one_by_one(rows)
         except SQLAlchemyError as exc:
@@ -186,6 +192,17 @@ class ResultWriter:
         self._mark_healthy()
         self.written_total += len(rows)
         return True
+
+    def _insert_fresh_on_io_error(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            self._insert_all(rows)
+        except DBAPIError as exc:
+            if not is_stale_connection(exc):
+                raise
+            # Pooled connections hold the file open as it was; new ones see
+            # it as it is now and name the cause (read-only, say).
+            self._engine.dispose()
+            self._insert_all(rows)
 
     def _insert_all(self, rows: list[dict[str, Any]]) -> None:
         results = [{k: v for k, v in row.items() if k != "answer"} for row in rows]
@@ -211,8 +228,11 @@ class ResultWriter:
         try:
             with self._engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
+        except DBAPIError as exc:
+            self._mark_unhealthy(exc, outage_cause(exc) or UNAVAILABLE)
+            return
         except SQLAlchemyError as exc:
-            self._mark_unhealthy(exc)
+            self._mark_unhealthy(exc, UNAVAILABLE)
             return
         self._mark_healthy()
 
@@ -226,14 +246,18 @@ class ResultWriter:
             except SQLAlchemyError as exc:
                 self.rejected_total += 1
                 log.error("database rejected row %s: %s", row.get("uid"), exc)
-                _append_lines(self._spill.with_suffix(".rejected"), [row])
+                append_lines(self._spill.with_suffix(".rejected"), [row])
 
-    def _mark_unhealthy(self, exc: Exception) -> None:
+    def _mark_unhealthy(self, exc: SQLAlchemyError, cause: str) -> None:
         if self.healthy:
+            detail = getattr(exc, "orig", None) or exc
             log.error(
-                "database unreachable, holding rows (%d waiting): %s",
+                "database %s %s: holding %s rows (%d waiting): %s",
+                self._where,
+                cause,
+                self._results.name,
                 self.queue_depth,
-                str(exc).splitlines()[0],
+                (str(detail).splitlines() or [type(detail).__name__])[0],
             )
         self.healthy = False
         self._retry_at = time.monotonic() + self._retry_interval_s
@@ -246,10 +270,24 @@ class ResultWriter:
 
     def _bound_memory(self) -> None:
         excess = len(self._pending) - self._max_pending
-        if excess <= 0:
+        if excess <= 0 or time.monotonic() < (self._spill_retry_at or 0.0):
             return
-        rows = [self._pending.popleft() for _ in range(excess)]
-        self._to_spill(rows)
+        rows = [self._pending[i] for i in range(excess)]
+        try:
+            self._to_spill(rows)
+        except OSError as exc:
+            if self._spill_retry_at is None:
+                log.error(
+                    "cannot write the spill file %s (%s): keeping %d rows in memory",
+                    self._spill,
+                    exc.strerror or exc,
+                    len(self._pending),
+                )
+            self._spill_retry_at = time.monotonic() + self._retry_interval_s
+            return
+        self._spill_retry_at = None
+        for _ in rows:
+            self._pending.popleft()
         log.warning("spilled %d rows to %s", len(rows), self._spill)
 
     def _replay_spill(self) -> bool:
@@ -263,7 +301,7 @@ class ResultWriter:
             self._spill_waiting = False
             return True
         log.info("replaying spilled rows from %s", self._spill)
-        for batch in _read_batches(self._spill, self._batch_size):
+        for batch in read_batches(self._spill, self._batch_size):
             if not self._insert(batch):
                 return False
         self._spill.unlink()
@@ -275,7 +313,18 @@ class ResultWriter:
         """On stop: anything the database did not take goes to the spill file."""
         self._write_pending()
         if self._pending:
-            self._to_spill(list(self._pending))
+            try:
+                self._to_spill(list(self._pending))
+            except OSError as exc:
+                log.error(
+                    "database and spill file %s unavailable at shutdown (%s): "
+                    "%d rows lost",
+                    self._spill,
+                    exc.strerror or exc,
+                    len(self._pending),
+                )
+                self._pending.clear()
+                return
             log.warning(
                 "database unavailable at shutdown: %d rows kept in %s",
                 len(self._pending),
@@ -286,8 +335,9 @@ class ResultWriter:
             self._flushed.notify_all()
 
     def _to_spill(self, rows: list[dict[str, Any]]) -> None:
-        _append_lines(self._spill, rows)
+        # Set first: a failed append may still have created the file.
         self._spill_waiting = True
+        append_lines(self._spill, rows)
         self._spill_file_rows += len(rows)
         self.spilled_total += len(rows)
 
@@ -313,53 +363,3 @@ def _insert_ignoring_duplicates(engine: Engine, table: Table) -> Any:
     if engine.dialect.name == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=["uid"])
     return table.insert()
-
-
-def _is_data_error(exc: DBAPIError) -> bool:
-    """True when the database is up but refuses the rows themselves."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return False
-    return not exc.connection_invalidated
-
-
-def _append_lines(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, default=_json_default) + "\n")
-        handle.flush()
-
-
-def _read_batches(path: Path, size: int) -> Iterable[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError:
-                log.error("%s:%d: unreadable spilled row skipped", path, number)
-                continue
-            if isinstance(row.get("started_at"), str):
-                row["started_at"] = datetime.fromisoformat(row["started_at"])
-            batch.append(row)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
-
-
-def _count_lines(path: Path) -> int:
-    try:
-        with path.open("rb") as handle:
-            return sum(1 for _ in handle)
-    except FileNotFoundError:
-        return 0
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} in a spill file")
