@@ -288,7 +288,9 @@ class ResultWriter:
         self._spill_retry_at = None
         for _ in rows:
             self._pending.popleft()
-        log.warning("spilled %d rows to %s", len(rows), self._spill)
+        # Once per outage at WARNING: an outage spills every batch.
+        level = logging.DEBUG if self._spill_file_rows > len(rows) else logging.WARNING
+        log.log(level, "spilled %d rows to %s", len(rows), self._spill)
 
     def _replay_spill(self) -> bool:
         """Write the spill file's rows; True when none are left.
