@@ -34,9 +34,11 @@ from apscheduler.events import (
 )
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import DBAPIError
 
 from prober.metrics import ProberMetrics
 from prober.plan import Job
+from storage.outage import outage_cause
 
 __all__ = ["ProbeScheduler"]
 
@@ -152,6 +154,13 @@ class ProbeScheduler:
     async def _run_housekeeping(self, name: str, task: Housekeeping) -> None:
         try:
             await task()
+        except DBAPIError as exc:
+            cause = outage_cause(exc)
+            if cause is None:
+                log.exception("%s failed; it runs again at its next turn", name)
+                return
+            # The result writer already logs the outage; no traceback here.
+            log.warning("%s skipped, database %s; it runs again later", name, cause)
         except Exception:
             log.exception("%s failed; it runs again at its next turn", name)
 

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
 __all__ = ["create_schema", "database_url", "make_engine"]
@@ -66,6 +66,15 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.close()
+
+    @event.listens_for(engine, "handle_error")
+    def _reopen_after_write_failure(context: ExceptionContext) -> None:
+        # A connection opened while the file was read-only stays read-only,
+        # and one that saw an I/O error may hold a stale view: drop them all
+        # (as after a lost server) so the next use opens the file afresh.
+        name = getattr(context.original_exception, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_IOERR", "SQLITE_READONLY")):
+            context.is_disconnect = True
 
     return engine
 

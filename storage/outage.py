@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-__all__ = ["CAUSES", "is_stale_connection", "outage_cause"]
+__all__ = ["CAUSES", "outage_cause"]
 
 LOCKED = "database is locked"
 READ_ONLY = "read-only"
@@ -63,11 +63,3 @@ def outage_cause(exc: DBAPIError) -> str | None:
     if isinstance(exc, OperationalError | InterfaceError):
         return UNREACHABLE if state is None and name is None else UNAVAILABLE
     return None
-
-
-def is_stale_connection(exc: DBAPIError) -> bool:
-    """True when a pooled SQLite connection failed on I/O: the file may have
-    become read-only under it, which only a fresh connection reports as such
-    (an open one sees a failed write, SQLITE_IOERR)."""
-    name = getattr(exc.orig, "sqlite_errorname", None)
-    return isinstance(name, str) and name.startswith("SQLITE_IOERR")

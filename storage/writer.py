@@ -38,7 +38,7 @@ from sqlalchemy import Engine, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from storage.outage import UNAVAILABLE, is_stale_connection, outage_cause
+from storage.outage import UNAVAILABLE, outage_cause
 from storage.spillfile import append_lines, count_lines, read_batches
 from storage.tables import ANSWER_MAX_CHARS, ProbeAnswer, ProbeResult
 
@@ -179,7 +179,7 @@ class ResultWriter:
     def _insert(self, rows: list[dict[str, Any]]) -> bool:
         """Insert ``rows``; False when the database is away."""
         try:
-            self._insert_fresh_on_io_error(rows)
+            self._insert_reconnecting(rows)
         except DBAPIError as exc:
             cause = outage_cause(exc)
             if cause is not None:
@@ -193,15 +193,16 @@ class ResultWriter:
         self.written_total += len(rows)
         return True
 
-    def _insert_fresh_on_io_error(self, rows: list[dict[str, Any]]) -> None:
+    def _insert_reconnecting(self, rows: list[dict[str, Any]]) -> None:
         try:
             self._insert_all(rows)
         except DBAPIError as exc:
-            if not is_stale_connection(exc):
+            if not exc.connection_invalidated:
                 raise
-            # Pooled connections hold the file open as it was; new ones see
-            # it as it is now and name the cause (read-only, say).
-            self._engine.dispose()
+            # A pooled connection may hold the database as it was (a SQLite
+            # file that has since turned read-only shows as an I/O error, a
+            # restarted server as a closed socket); a new one tells how it
+            # is now.
             self._insert_all(rows)
 
     def _insert_all(self, rows: list[dict[str, Any]]) -> None:

@@ -110,7 +110,7 @@ def rows_stored(database: str) -> int:
     try:
         with engine.connect() as connection:
             count = connection.execute(
-                select(func.count()).select_from(ProbeResult)  # type: ignore[arg-type]
+                select(func.count()).select_from(ProbeResult)
             ).scalar()
     finally:
         engine.dispose()

@@ -6,9 +6,12 @@ one log line naming the database and the cause, and no row lost after."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -126,3 +129,176 @@ async def test_postgresql_stopped_for_30_s_loses_no_row(
     fired = probes_fired(service)
     assert fired > OUTAGE_S * 3
     assert rows_stored(cluster.url) == fired
+
+
+class Locked:
+    """Another connection holds the write lock (BEGIN EXCLUSIVE)."""
+
+    cause = "database is locked"
+
+    def __init__(self, database: Path) -> None:
+        self._connection = sqlite3.connect(
+            database, timeout=10, isolation_level=None, check_same_thread=False
+        )
+
+    def impose(self) -> None:
+        self._connection.execute("BEGIN EXCLUSIVE")
+
+    def hold(self) -> None:
+        """Nothing to renew: the lock lasts until cleared."""
+
+    def clear(self) -> None:
+        if self._connection.in_transaction:
+            self._connection.execute("ROLLBACK")
+        self._connection.close()
+
+
+class ReadOnly:
+    """The database and its log made immutable: root's write permission
+    bypasses mode bits and a read-only remount is refused while the file is
+    open for writing, but not ``chattr +i``."""
+
+    cause = "read-only"
+
+    def __init__(self, database: Path) -> None:
+        self._files = [str(database), f"{database}-wal"]
+
+    def impose(self) -> None:
+        done = subprocess.run(["chattr", "+i", *self._files], capture_output=True)
+        if done.returncode:
+            pytest.skip(f"chattr +i refused here: {done.stderr.decode().strip()}")
+
+    def hold(self) -> None:
+        """Nothing to renew: the flag stays until cleared."""
+
+    def clear(self) -> None:
+        subprocess.run(["chattr", "-i", *self._files], check=True, timeout=10)
+
+
+class DiskFull:
+    """The small filesystem holding the database filled to the last byte."""
+
+    cause = "disk full"
+
+    def __init__(self, database: Path) -> None:
+        self._database = database
+        self._filler = database.parent / "filler"
+
+    def impose(self) -> None:
+        # A checkpoint that empties the log first, so the next commit has to
+        # grow a file rather than reuse log space already allocated.
+        with sqlite3.connect(self._database, timeout=10) as connection:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.hold()
+
+    def hold(self) -> None:
+        """Fill again whatever failed writes gave back, as the other users
+        of a full disk would."""
+        fd = os.open(self._filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+        try:
+            for size in (1 << 20, 4096, 1):
+                with contextlib.suppress(OSError):
+                    while True:
+                        os.write(fd, b"\0" * size)
+        finally:
+            os.close(fd)
+
+    def clear(self) -> None:
+        self._filler.unlink()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MiB tmpfs of the test's own."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)],
+        capture_output=True,
+    )
+    if done.returncode:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+
+
+async def _sqlite_outage(
+    database: Path,
+    condition: Locked | ReadOnly | DiskFull,
+    caplog: pytest.LogCaptureFixture,
+    max_pending_rows: int = 10_000,
+    held_rows: int = 1,
+) -> None:
+    """The service through ``condition``: readiness off and rows held while it
+    lasts (at least ``held_rows`` in memory), one log line naming the
+    database and the cause, no row lost."""
+    async with replay_server(PONG) as provider:
+        options = ServiceOptions(
+            database=str(database),
+            listen="127.0.0.1:0",
+            drain_grace_s=5,
+            max_pending_rows=max_pending_rows,
+        )
+        service = Service(ping_catalog(provider.base_url), options)
+        async with running(service) as base:
+            await until_status(f"{base}/readyz", 200)
+            caplog.clear()
+            try:
+                await asyncio.to_thread(condition.impose)
+                await until_status(f"{base}/readyz", 503)
+                await asyncio.to_thread(condition.hold)
+                during = await until_metrics(
+                    base, lambda m: m["prober_writer_queue_rows"] >= held_rows
+                )
+                assert during["prober_database_up"] == 0
+            finally:
+                await asyncio.to_thread(condition.clear)
+            await until_status(f"{base}/readyz", 200)
+            await until_metrics(
+                base,
+                lambda m: (
+                    m["prober_writer_queue_rows"] + m["prober_writer_spill_file_rows"]
+                    == 0
+                ),
+            )
+    fired = probes_fired(service)
+    assert fired > 0 and rows_stored(str(database)) == fired
+    outage = [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.ERROR and "holding" in record.getMessage()
+    ]
+    assert len(outage) == 1, outage
+    assert str(database) in outage[0] and condition.cause in outage[0], outage
+    assert not [record for record in caplog.records if record.exc_info], "traceback"
+
+
+@pytest.mark.timeout(60)
+async def test_sqlite_locked_by_another_connection_loses_no_row(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "prober.db"
+    await _sqlite_outage(database, Locked(database), caplog)
+
+
+@pytest.mark.timeout(60)
+async def test_sqlite_made_read_only_loses_no_row(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = tmp_path / "prober.db"
+    await _sqlite_outage(database, ReadOnly(database), caplog)
+
+
+@pytest.mark.timeout(60)
+async def test_sqlite_out_of_disk_space_loses_no_row(
+    small_disk: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = small_disk / "prober.db"
+    # Few rows allowed in memory, so the spill file (on the same full disk)
+    # is tried; the rows it cannot take stay in memory.
+    await _sqlite_outage(
+        database, DiskFull(database), caplog, max_pending_rows=5, held_rows=15
+    )
+    assert any("cannot write the spill file" in r.getMessage() for r in caplog.records)
