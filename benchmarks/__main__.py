@@ -28,6 +28,7 @@ from benchmarks import (
     bench_fidelity,
     bench_scheduler,
     bench_sim_locust,
+    bench_soak,
     bench_storage,
     bench_throughput,
 )
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "scheduler": bench_scheduler.run,
     "storage": bench_storage.run,
     "simulator": bench_sim_locust.run,
+    "soak": bench_soak.run,
 }
 
 
@@ -159,6 +161,17 @@ def _goals(name: str, result: dict[str, Any]) -> list[tuple[str, bool, str]]:
                 f"report over {result['report_rows']:,} rows < 1 s",
                 result["goal_met"],
                 times,
+            )
+        ]
+    if name == "soak":
+        return [
+            (
+                "soak: rows written == probes fired",
+                result["goal_met"],
+                f"{result['rows']:,} of {result['fired']:,} "
+                f"(schedule {result['expected']:,}); lag p99 "
+                f"{result['lag_p99_ms']:.1f} ms; RSS {result['rss_start_mib']:.0f}"
+                f" -> {result['rss_end_mib']:.0f} MiB",
             )
         ]
     if name == "simulator":
