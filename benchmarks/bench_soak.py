@@ -11,8 +11,10 @@ probing's own cost: answers are stored ungraded, as with no grading pool.
 In the prober process a monitor task sleeps 10 ms at a time and records how
 late it wakes (the lag every timing taken there carries); resident memory is
 read at the start, every 10 s and at the end. At the end, every probe fired
-must be a row in the database (``rows == fired``), and ``expected`` is what
-the schedule alone asks for in the window (jobs x window / interval).
+must be a row in the database (``rows == fired``); ``expected`` is what the
+schedule alone asks for in the window: jobs x window / mean period, where the
+mean period is the interval plus half the jitter (APScheduler 3 counts each
+interval from the previous run's jittered time, so jitter adds up).
 
 Quick mode soaks for about a minute, full mode for five.
 
@@ -53,12 +55,13 @@ PROBES = ("ping", *CODING_TASKS)
 _TICK_S = 0.01
 _MEMORY_EVERY_S = 10.0
 _DRAIN_S = 60.0
+_JITTER_S = 1.5  # prober's default for a 15 s interval: a tenth of it
 
 
-def profiles() -> str:
-    """The simulator's profile file: MODELS fast, fault-free models."""
+def profiles(models: int = MODELS) -> str:
+    """The simulator's profile file: ``models`` fast, fault-free models."""
     lines = []
-    for number in range(MODELS):
+    for number in range(models):
         lines += [
             f"[models.soak-{number:03d}]",
             'owned_by = "Soak"',
@@ -73,9 +76,9 @@ def profiles() -> str:
     return "\n".join(lines) + "\n"
 
 
-def config(url: str, interval_s: float) -> str:
-    """The prober catalog: the simulator's MODELS with every probe in PROBES
-    on its own ``interval_s`` schedule, and nothing else."""
+def config(url: str, interval_s: float, models: int = MODELS) -> str:
+    """The prober catalog: the simulator's ``models`` with every probe in
+    PROBES on its own ``interval_s`` schedule, and nothing else."""
     from prober.config import load_config
 
     lines = [
@@ -86,10 +89,15 @@ def config(url: str, interval_s: float) -> str:
         "enabled = false",
     ]
     for probe in PROBES:
-        lines += [f"[probes.{probe}]", f"interval_s = {interval_s}", "max_tokens = 32"]
+        lines += [
+            f"[probes.{probe}]",
+            f"interval_s = {interval_s}",
+            f"jitter_s = {_JITTER_S}",
+            "max_tokens = 32",
+        ]
     for model in load_config().models:  # the catalog's own ten: off
         lines += [f'[models."{model}"]', "enabled = false"]
-    for number in range(MODELS):
+    for number in range(models):
         lines += [
             f"[models.soak-{number:03d}]",
             f'display_name = "soak {number}"',
@@ -140,20 +148,23 @@ def _rows(database: Path) -> int:
     engine = make_engine(str(database))
     try:
         with engine.connect() as connection:
-            query = select(func.count()).select_from(ProbeResult)  # type: ignore[arg-type]
+            query = select(func.count()).select_from(ProbeResult)
             return int(connection.execute(query).scalar() or 0)
     finally:
         engine.dispose()
 
 
-async def _soak(url: str, interval_s: float, duration_s: float) -> dict[str, Any]:
+async def soak(
+    url: str, interval_s: float, duration_s: float, models: int = MODELS
+) -> dict[str, Any]:
+    """Run the service for ``duration_s`` in this process; its figures."""
     from prober.catalog import build_catalog
     from prober.config import load_config
     from prober.service import Service, ServiceOptions
 
     with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
         path = Path(scratch) / "soak.toml"
-        path.write_text(config(url, interval_s))
+        path.write_text(config(url, interval_s, models))
         database = Path(scratch) / "prober.db"
         options = ServiceOptions(
             database=str(database), listen="127.0.0.1:0", drain_grace_s=_DRAIN_S
@@ -175,15 +186,17 @@ async def _soak(url: str, interval_s: float, duration_s: float) -> dict[str, Any
         registry = service.metrics.registry
         fired = _counter_total(registry, "prober_requests")
         errors = _counter_total(registry, "prober_errors")
+        skipped = _counter_total(registry, "prober_scheduler_skipped_runs")
         rows = _rows(database)
     p50, p99 = quantiles(lags)
     return {
-        "models": MODELS,
+        "models": models,
         "probes": len(PROBES),
         "jobs": jobs,
         "interval_s": interval_s,
         "duration_s": wall,
-        "expected": int(jobs * wall / interval_s),
+        "expected": int(jobs * wall / (interval_s + _JITTER_S / 2)),
+        "skipped_runs": skipped,
         "fired": fired,
         "rows": rows,
         "errors": errors,
@@ -243,6 +256,7 @@ def _print(result: dict[str, Any]) -> None:
             result["fired"],
             result["rows"],
             result["errors"],
+            result["skipped_runs"],
             f"{result['cpu']:.0%}",
             result["lag_p50_ms"],
             result["lag_p99_ms"],
@@ -262,6 +276,7 @@ def _print(result: dict[str, Any]) -> None:
             "fired",
             "rows",
             "errors",
+            "skipped",
             "CPU",
             "lag p50 ms",
             "lag p99 ms",
@@ -286,9 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--interval", type=float, default=15, help=argparse.SUPPRESS)
     parser.add_argument("--duration", type=float, default=60, help=argparse.SUPPRESS)
+    parser.add_argument("--models", type=int, default=MODELS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        result = asyncio.run(_soak(args.url, args.interval, args.duration))
+        result = asyncio.run(soak(args.url, args.interval, args.duration, args.models))
         print(json.dumps(result))
         return 0
     run(args.full)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench_sim_locust, bench_storage
+from benchmarks import bench_sim_locust, bench_soak, bench_storage
 from benchmarks.bench_fidelity import compare
 from benchmarks.bench_throughput import measure
 from benchmarks.common import ROOT, child_server
@@ -49,6 +49,21 @@ def test_throughput_worker_counts_every_chunk() -> None:
         result = measure("prober", s.url, streams=2, requests=1, tokens=300, cpu=1)
     assert result["chunks"] == 600
     assert result["chunks_per_cpu_s"] > 0
+
+
+def test_soak_worker_stores_every_probe_it_fires(tmp_path: Path) -> None:
+    profiles = tmp_path / "profiles.toml"
+    profiles.write_text(bench_soak.profiles(models=2))
+    with child_server("simulator", ["--port", "0", "--profiles", str(profiles)]) as s:
+        command = [sys.executable, "-m", "benchmarks.bench_soak", "--worker"]
+        command += [f"--url={s.url}", "--models=2", "--interval=1", "--duration=3"]
+        done = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, timeout=90, check=True
+        )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["jobs"] == 2 * len(bench_soak.PROBES)
+    assert result["rows"] == result["fired"] > 0 and result["errors"] == 0
+    assert result["lag_p99_ms"] >= 0 and result["rss_end_mib"] > 0
 
 
 def test_scheduler_worker_runs_the_service() -> None:
