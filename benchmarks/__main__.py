@@ -169,7 +169,7 @@ def _goals(name: str, result: dict[str, Any]) -> list[tuple[str, bool, str]]:
                 "soak: rows written == probes fired",
                 result["goal_met"],
                 f"{result['rows']:,} of {result['fired']:,} "
-                f"(schedule {result['expected']:,}); lag p99 "
+                f"(due {result['due']:,}); lag p99 "
                 f"{result['lag_p99_ms']:.1f} ms; RSS {result['rss_start_mib']:.0f}"
                 f" -> {result['rss_end_mib']:.0f} MiB",
             )

@@ -11,10 +11,11 @@ probing's own cost: answers are stored ungraded, as with no grading pool.
 In the prober process a monitor task sleeps 10 ms at a time and records how
 late it wakes (the lag every timing taken there carries); resident memory is
 read at the start, every 10 s and at the end. At the end, every probe fired
-must be a row in the database (``rows == fired``); ``expected`` is what the
-schedule alone asks for in the window: jobs x window / mean period, where the
-mean period is the interval plus half the jitter (APScheduler 3 counts each
-interval from the previous run's jittered time, so jitter adds up).
+must be a row in the database (``rows == fired``). Beside them: ``nominal``,
+jobs x window / interval, and ``due``, the runs the scheduler planned in the
+window (started plus skipped); due falls short of nominal because
+APScheduler 3 counts each interval from the previous run's jittered time, so
+a job's mean period is its interval plus half its jitter.
 
 Quick mode soaks for about a minute, full mode for five.
 
@@ -128,14 +129,14 @@ async def _watch(
             next_memory += _MEMORY_EVERY_S
 
 
-def _counter_total(registry: Any, name: str) -> int:
+def _sample_total(registry: Any, name: str) -> int:
+    """The sum of every sample called ``name``, whatever its labels."""
     return int(
         sum(
             sample.value
             for family in registry.collect()
-            if family.name == name
             for sample in family.samples
-            if sample.name == name + "_total"
+            if sample.name == name
         )
     )
 
@@ -184,9 +185,10 @@ async def soak(
         rss_end = _rss_mib()
         await service.stop()
         registry = service.metrics.registry
-        fired = _counter_total(registry, "prober_requests")
-        errors = _counter_total(registry, "prober_errors")
-        skipped = _counter_total(registry, "prober_scheduler_skipped_runs")
+        fired = _sample_total(registry, "prober_requests_total")
+        errors = _sample_total(registry, "prober_errors_total")
+        started = _sample_total(registry, "prober_scheduler_lag_seconds_count")
+        skipped = _sample_total(registry, "prober_scheduler_skipped_runs_total")
         rows = _rows(database)
     p50, p99 = quantiles(lags)
     return {
@@ -195,7 +197,8 @@ async def soak(
         "jobs": jobs,
         "interval_s": interval_s,
         "duration_s": wall,
-        "expected": int(jobs * wall / (interval_s + _JITTER_S / 2)),
+        "nominal": int(jobs * wall / interval_s),
+        "due": started + skipped,
         "skipped_runs": skipped,
         "fired": fired,
         "rows": rows,
@@ -252,7 +255,8 @@ def _print(result: dict[str, Any]) -> None:
         [
             f"{result['models']} x {result['probes']}",
             result["duration_s"],
-            result["expected"],
+            result["nominal"],
+            result["due"],
             result["fired"],
             result["rows"],
             result["errors"],
@@ -272,7 +276,8 @@ def _print(result: dict[str, Any]) -> None:
         [
             "models x probes",
             "seconds",
-            "expected",
+            "nominal",
+            "due",
             "fired",
             "rows",
             "errors",
@@ -288,8 +293,8 @@ def _print(result: dict[str, Any]) -> None:
         rows,
     )
     print(
-        "rows must equal fired (no row lost); expected is what the schedule "
-        "asks for in the window; RSS every 10 s: "
+        "rows must equal fired (no row lost); nominal = jobs x window / "
+        "interval, due = runs started + skipped; RSS MiB every 10 s: "
         + ", ".join(f"{mib:.0f}" for _, mib in result["rss_samples"])
     )
 
