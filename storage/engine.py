@@ -9,6 +9,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
+from storage.outage import is_stale_connection
+
 __all__ = ["create_schema", "database_url", "make_engine"]
 
 log = logging.getLogger(__name__)
@@ -43,11 +45,12 @@ def make_engine(value: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(
+        engine = create_engine(
             url,
             pool_pre_ping=True,
             connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
         )
+        return _reconnecting_when_stale(engine)
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r} in {value!r}")
 
 
@@ -67,13 +70,17 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.close()
 
+    return _reconnecting_when_stale(engine)
+
+
+def _reconnecting_when_stale(engine: Engine) -> Engine:
+    """Pooled connections that failed as read-only, or on I/O, are dropped
+    (as after a lost server) so the next use connects afresh and sees the
+    database as it is now, not as it was when the connection was made."""
+
     @event.listens_for(engine, "handle_error")
-    def _reopen_after_write_failure(context: ExceptionContext) -> None:
-        # A connection opened while the file was read-only stays read-only,
-        # and one that saw an I/O error may hold a stale view: drop them all
-        # (as after a lost server) so the next use opens the file afresh.
-        name = getattr(context.original_exception, "sqlite_errorname", "")
-        if name.startswith(("SQLITE_IOERR", "SQLITE_READONLY")):
+    def _drop_stale(context: ExceptionContext) -> None:
+        if is_stale_connection(context.original_exception):
             context.is_disconnect = True
 
     return engine

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-__all__ = ["CAUSES", "outage_cause"]
+__all__ = ["CAUSES", "is_stale_connection", "outage_cause"]
 
 LOCKED = "database is locked"
 READ_ONLY = "read-only"
@@ -63,3 +63,17 @@ def outage_cause(exc: DBAPIError) -> str | None:
     if isinstance(exc, OperationalError | InterfaceError):
         return UNREACHABLE if state is None and name is None else UNAVAILABLE
     return None
+
+
+def is_stale_connection(orig: BaseException) -> bool:
+    """True when the connection that raised ``orig`` should not be reused.
+
+    A SQLite connection opened while its file was read-only stays read-only
+    after the file is writable again, and one that saw an I/O error may hold
+    a stale view of the file; a PostgreSQL session keeps the
+    ``default_transaction_read_only`` it started with.
+    """
+    name = getattr(orig, "sqlite_errorname", None)
+    if isinstance(name, str):
+        return name.startswith(("SQLITE_IOERR", "SQLITE_READONLY"))
+    return getattr(orig, "sqlstate", None) == "25006"

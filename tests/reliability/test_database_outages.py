@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from prober.service import Service, ServiceOptions
+from storage import ResultWriter, create_schema, make_engine
+from tests.conftest import POSTGRES_ADMIN_URL
 from tests.reliability.harness import (
     PONG,
     ping_catalog,
@@ -32,6 +35,7 @@ from tests.reliability.harness import (
     until_status,
 )
 from tests.replay import replay_server
+from tests.storage.rows import result_row
 
 PG_BIN = Path(os.environ.get("PROBER_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
 OUTAGE_S = 30.0
@@ -271,7 +275,7 @@ async def _sqlite_outage(
         if record.levelno >= logging.ERROR and "holding" in record.getMessage()
     ]
     assert len(outage) == 1, outage
-    assert str(database) in outage[0] and condition.cause in outage[0], outage
+    assert f"{database} {condition.cause}: holding" in outage[0], outage
     assert not [record for record in caplog.records if record.exc_info], "traceback"
 
 
@@ -302,3 +306,44 @@ async def test_sqlite_out_of_disk_space_loses_no_row(
         database, DiskFull(database), caplog, max_pending_rows=5, held_rows=15
     )
     assert any("cannot write the spill file" in r.getMessage() for r in caplog.records)
+
+
+def _admin(sql: str) -> None:
+    engine = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.timeout(60)
+def test_postgresql_turned_read_only_holds_rows_instead_of_rejecting_them(
+    postgres_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database that refuses every write (a standby, or
+    default_transaction_read_only) is an outage, not bad rows."""
+    name = postgres_url.rsplit("/", 1)[1]
+    engine = make_engine(postgres_url)
+    create_schema(engine)
+    writer = ResultWriter(engine, tmp_path / "spill.jsonl", retry_interval_s=0.2)
+    writer.start()
+    try:
+        _admin(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        _admin(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        )
+        rows = [result_row(float(n)) for n in range(5)]
+        for row in rows:
+            writer.submit(row)
+        assert not writer.flush(timeout_s=3)
+        assert not writer.healthy and writer.rejected_total == 0
+        _admin(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+        assert writer.flush(timeout_s=20) and writer.healthy
+    finally:
+        writer.close()
+        engine.dispose()
+    assert rows_stored(postgres_url) == len(rows)
+    outage = [r.getMessage() for r in caplog.records if "holding" in r.getMessage()]
+    assert len(outage) == 1 and f"{name} read-only: holding" in outage[0], outage
