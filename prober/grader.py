@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -32,6 +33,15 @@ class GradingPool:
         self._settings = settings or GradingSettings()
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
+
+    async def start(self) -> None:
+        """Start the fork server and the workers now rather than on the first
+        answer (see :func:`_ignore_interrupts`); returns once one has run."""
+        loop = asyncio.get_running_loop()
+        executor = self._executor()
+        await asyncio.gather(
+            *(loop.run_in_executor(executor, _ready) for _ in range(self._workers))
+        )
 
     @staticmethod
     def grades(probe: str) -> bool:
@@ -64,13 +74,28 @@ class GradingPool:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self._workers, mp_context=context, initializer=_ignore_interrupts
+            )
         return self._pool
 
     def _discard(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C in a terminal signals the whole process group. The service
+    stops on it by itself and still wants the grades of the probes it drains;
+    a grading process would instead die of a KeyboardInterrupt and break the
+    pool. The fork server ignores SIGINT once it runs, but not while it
+    starts, which is why the service starts the pool before probing."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _ready() -> None:
+    """Nothing: a task whose submission starts a worker."""
 
 
 def grading_settings(config: GradingConfig) -> GradingSettings:

@@ -233,6 +233,8 @@ class Service:
     async def _start_probing(self) -> None:
         assert self._writer is not None and self._reads is not None
         self.catalog.require_keys()
+        if self._grading is not None:
+            await self._grading.start()
         self._client = StreamingClient()
         await self._client.__aenter__()
         runner = Runner(self.catalog, self._client, self.options.vantage, self._grading)
