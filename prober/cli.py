@@ -338,11 +338,14 @@ def upgrade(config_path: str | None, database: str | None) -> None:
 @click.option("--database", help="SQLite file or database URL [default: prober.db].")
 def current(config_path: str | None, database: str | None) -> None:
     """Print the database's revision and the newest one this prober has."""
-    from storage import make_engine
+    from storage import open_engine
     from storage.migrate import current_revision, head_revision
 
     url = database or load_config(config_path).prober.database
-    engine = make_engine(url)
+    try:
+        engine = open_engine(url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     revision = current_revision(engine)
     engine.dispose()
     click.echo(f"database at {revision or 'no revision'}; newest {head_revision()}")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["create_schema", "database_url", "make_engine"]
+__all__ = ["create_schema", "database_url", "make_engine", "open_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,21 @@ def make_engine(value: str) -> Engine:
             connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
         )
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r} in {value!r}")
+
+
+def open_engine(value: str) -> Engine:
+    """An engine for a database that must already exist, for commands that
+    only read it: a SQLite file that is not there raises ``ValueError``
+    rather than being created empty."""
+    url = database_url(value)
+    parsed = make_url(url) if "://" in url else None
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if path and path != ":memory:" and not Path(path).exists():
+            raise ValueError(
+                f"no database at {path}; `prober run` or `prober once` creates it"
+            )
+    return make_engine(value)
 
 
 def _sqlite_engine(url: str) -> Engine:
