@@ -283,8 +283,7 @@ def _reject_secrets(user: dict[str, Any], name: str) -> None:
             raise ConfigError(
                 name,
                 f"prober.{key}",
-                "the API token is read from the environment only; "
-                "set PROBER_API_TOKEN",
+                "the API token is read from the environment only; set PROBER_API_TOKEN",
             )
     for provider, settings in (user.get("providers") or {}).items():
         if not isinstance(settings, dict):

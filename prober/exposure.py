@@ -20,9 +20,10 @@ import logging
 import os
 import re
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler, Middleware
 
 from prober.exceptions import SetupError
 
@@ -41,11 +42,8 @@ log = logging.getLogger(__name__)
 TOKEN_ENV = "PROBER_API_TOKEN"
 OPEN_PATHS = frozenset({"/metrics", "/healthz", "/readyz"})
 # RFC 6750 section 2.1: the characters a bearer token may hold.
-_B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _REALM = 'Bearer realm="prober"'
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def is_loopback_host(host: str) -> bool:
@@ -82,7 +80,7 @@ def api_token_from_env(environ: Mapping[str, str] = os.environ) -> str | None:
     token = environ.get(TOKEN_ENV)
     if token is None:
         return None
-    if not _B64TOKEN.match(token):
+    if not _B64TOKEN.fullmatch(token):
         raise SetupError(
             f"{TOKEN_ENV} must be a non-empty bearer token: letters, digits "
             "and -._~+/ (RFC 6750)"
