@@ -3,7 +3,9 @@
 Grading extracts code, runs static checks and waits on sandboxed runs; the
 checks are CPU work that would hold the interpreter lock and delay the event
 loop timing other requests, so they run in separate processes, never in a
-thread of the measuring process.
+thread of the measuring process. Even handing an answer over can wait: the
+first one starts the forkserver and each new worker is forked through it,
+tens to hundreds of milliseconds, so submitting happens in a thread too.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from prober.config import GradingConfig
@@ -32,6 +35,7 @@ class GradingPool:
         self._settings = settings or GradingSettings()
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     @staticmethod
     def grades(probe: str) -> bool:
@@ -40,19 +44,17 @@ class GradingPool:
 
     async def grade(self, task: str, answer: str) -> Grade | None:
         """Grade ``answer``; ``None`` when grading itself failed (logged)."""
-        loop = asyncio.get_running_loop()
         for attempt in (1, 2):
             try:
-                return await loop.run_in_executor(
-                    self._executor(), grade, task, answer, self._settings
-                )
+                future = await asyncio.to_thread(self._submit, task, answer)
+                return await asyncio.wrap_future(future)
             except BrokenProcessPool:
                 # A worker died (killed from outside, out of memory): start a
                 # fresh pool once rather than lose every later grade.
                 log.warning(
                     "grading worker died; restarting the pool (try %d)", attempt
                 )
-                self._discard()
+                await asyncio.to_thread(self._discard)
             except Exception:
                 log.exception("grading %s failed", task)
                 return None
@@ -61,16 +63,18 @@ class GradingPool:
     def close(self) -> None:
         self._discard()
 
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
-        return self._pool
+    def _submit(self, task: str, answer: str) -> Future[Grade]:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                self._pool = ProcessPoolExecutor(self._workers, mp_context=context)
+            return self._pool.submit(grade, task, answer, self._settings)
 
     def _discard(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
 
 
 def grading_settings(config: GradingConfig) -> GradingSettings:
