@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import json
 import os
 import re
 import signal
@@ -28,6 +29,7 @@ from prober.exposure import (
     is_loopback_host,
     token_matches,
 )
+from prober.service import parse_listen
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -73,6 +75,19 @@ def test_listen_off_loopback_needs_allow_remote(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stderr
     assert "0.0.0.0:0" in lines[0] and "--allow-remote" in lines[0]
     assert not database.exists(), "refused only after setting up"
+
+
+def test_the_container_setups_allow_their_remote_listeners() -> None:
+    # Prometheus scrapes prober from another container, so both listen on
+    # every address; without the option the stack would not start.
+    repo = Path(__file__).resolve().parents[1]
+    settings = load_config(repo / "docker" / "prober.toml").prober
+    check_listen(*parse_listen(settings.listen), settings.allow_remote)
+    command = re.search(r"^CMD (.+)$", (repo / "Dockerfile").read_text(), re.M)
+    assert command is not None
+    argv = json.loads(command.group(1))
+    listen = argv[argv.index("--listen") + 1]
+    check_listen(*parse_listen(listen), "--allow-remote" in argv)
 
 
 @pytest.mark.parametrize(
@@ -205,6 +220,11 @@ async def test_a_remote_listener_guards_the_api_and_page_with_the_token(
         for path in GUARDED[:3]:
             assert (await _status(http, base + path, f"Bearer {TOKEN}"))[0] == 200
             assert (await _status(http, base + path, f"bearer {TOKEN}"))[0] == 200
+        async with http.get(
+            base + "/api/v1/openapi.json", headers={"Authorization": f"Bearer {TOKEN}"}
+        ) as response:
+            schemes = (await response.json())["components"]["securitySchemes"]
+        assert schemes["bearer"] == {**schemes["bearer"], "scheme": "bearer"}
         for path in OPEN:
             assert (await _status(http, base + path, None))[0] == 200, path
         assert (await _status(http, base + "/readyz", None))[0] in (200, 503)
