@@ -29,7 +29,8 @@ from prober.exposure import (
     is_loopback_host,
     token_matches,
 )
-from prober.service import parse_listen
+from prober.service import Service, ServiceOptions, parse_listen
+from tests.catalogs import catalog_with_tasks
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -101,6 +102,18 @@ def test_the_refusal_names_the_address_and_the_option(host: str, shown: str) -> 
     assert shown in str(refused.value)
     assert check_listen(host, 9464, allow_remote=True) is False
     assert check_listen("127.0.0.1", 9464, allow_remote=False) is True
+
+
+async def test_the_service_itself_refuses_before_starting_anything(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "prober.db"
+    options = ServiceOptions(database=str(database), listen="0.0.0.0:0")
+    service = Service(catalog_with_tasks(), options)
+    with pytest.raises(SetupError, match="0.0.0.0:0.*--allow-remote"):
+        await service.start()
+    await service.stop()
+    assert not database.exists()
 
 
 def test_listen_off_loopback_in_the_config_needs_allow_remote(tmp_path: Path) -> None:
