@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from prober.client import StreamingClient
 from prober.context import ContextMetrics, ContextSweeper
 from prober.embedded import EmbeddedSimulator, attach_simulator
 from prober.exceptions import ConfigError, SetupError
+from prober.exposure import TOKEN_ENV, check_listen
 from prober.grader import GradingPool
 from prober.housekeeping import Housekeeping
 from prober.jobs import JobRunner, SweepRecorder
@@ -58,6 +60,9 @@ class ServiceOptions:
     spill_path: Path | None = None
     shard: str | None = None
     daily_budget_usd: float | None = None
+    allow_remote: bool = False
+    api_token: str | None = None
+    """Bearer token for the API and status page (from ``PROBER_API_TOKEN``)."""
 
 
 def parse_listen(value: str, source: str = "--listen") -> tuple[str, int]:
@@ -116,6 +121,7 @@ class Service:
             await self.stop()
 
     async def start(self) -> None:
+        await self._check_exposure()
         await self._start_simulator()
         await self._start_storage()
         await self._start_budget()
@@ -163,6 +169,20 @@ class Service:
             queue_rows=writer.queue_depth if writer else 0,
             spill_file_rows=writer.spill_rows if writer else 0,
         )
+
+    async def _check_exposure(self) -> None:
+        host, port = parse_listen(self.options.listen)
+        # Deciding may resolve a host name: off the event loop.
+        loopback = await asyncio.to_thread(
+            check_listen, host, port, self.options.allow_remote
+        )
+        if not loopback and self.options.api_token is None:
+            log.warning(
+                "serving the API and status page on %s without %s: anyone who "
+                "reaches this address can read every result",
+                self.options.listen,
+                TOKEN_ENV,
+            )
 
     async def _start_simulator(self) -> None:
         self.catalog, self._simulator = await attach_simulator(self.catalog)
@@ -222,11 +242,17 @@ class Service:
             probed=frozenset(self.catalog.models),
             vantage=self.options.vantage,
         )
-        app = create_app(self.metrics, self.readiness, api)
+        app = create_app(self.metrics, self.readiness, api, self.options.api_token)
         self._web = web.AppRunner(app, access_log=None)
         await self._web.setup()
         site = web.TCPSite(self._web, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            # asyncio's message repeats the address; the errno's text is enough.
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            where = self.options.listen
+            raise SetupError(f"cannot listen on {where}: {reason}") from exc
         self.listen_port = _bound_port(self._web, port)
         log.info("serving /metrics on http://%s:%d", host, self.listen_port)
 
