@@ -27,6 +27,7 @@ from prober.budget import DailyBudget, estimate_daily_spend
 from prober.catalog import CONTEXT, Catalog
 from prober.client import StreamingClient
 from prober.context import ContextMetrics, ContextSweeper
+from prober.dblock import DatabaseLock, sqlite_path
 from prober.embedded import EmbeddedSimulator, attach_simulator
 from prober.exceptions import ConfigError, SetupError
 from prober.exposure import TOKEN_ENV, check_listen
@@ -49,6 +50,7 @@ __all__ = ["Service", "ServiceOptions", "parse_listen"]
 log = logging.getLogger(__name__)
 
 _OBSERVED_TOKENS_DAYS = 7
+_WRITE_BUSY_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,7 @@ class Service:
         self.listen_port: int | None = None
         self.plan: list[Job] = []
         self.budget = DailyBudget(options.daily_budget_usd, self.metrics)
+        self._lock: DatabaseLock | None = None
         self._simulator: EmbeddedSimulator | None = None
         self._writer: ResultWriter | None = None
         self._reads: Reads | None = None
@@ -99,6 +102,8 @@ class Service:
         self._scheduler: ProbeScheduler | None = None
         self._jobs: JobRunner | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._runs_started = 0
+        self._runs_cut = 0
         self._started = False
         self._stopped = False
 
@@ -122,6 +127,7 @@ class Service:
 
     async def start(self) -> None:
         await self._check_exposure()
+        self._lock_database()
         await self._start_simulator()
         await self._start_storage()
         await self._start_budget()
@@ -154,7 +160,13 @@ class Service:
             await asyncio.to_thread(self._reads.close)
         if self._simulator is not None:
             await self._simulator.stop()
-        log.info("stopped")
+        if self._lock is not None:
+            self._lock.release()
+        log.info(
+            "stopped after %d probe runs, %d of them cut short at shutdown",
+            self._runs_started,
+            self._runs_cut,
+        )
 
     def readiness(self) -> Readiness:
         """Ready while started and the database answers."""
@@ -184,6 +196,14 @@ class Service:
                 TOKEN_ENV,
             )
 
+    def _lock_database(self) -> None:
+        """One service per SQLite file (see :mod:`prober.dblock`)."""
+        path = sqlite_path(self.options.database)
+        if path is not None:
+            lock = DatabaseLock(path)
+            lock.acquire()
+            self._lock = lock
+
     async def _start_simulator(self) -> None:
         self.catalog, self._simulator = await attach_simulator(self.catalog)
 
@@ -195,10 +215,16 @@ class Service:
         except SQLAlchemyError as exc:
             raise SetupError(f"cannot prepare the database {where}: {exc}") from exc
         spill = self.options.spill_path or _default_spill(self.options.database)
-        self._writer = ResultWriter(engine, spill)
+        # A SQLite write lock held elsewhere for longer than this counts as
+        # the database being away: rows head for the spill file, and a
+        # writer stuck on the lock cannot outlast the flush at shutdown.
+        writes = make_engine(
+            self.options.database, busy_timeout_s=_WRITE_BUSY_TIMEOUT_S
+        )
+        self._writer = ResultWriter(writes, spill)
         self._writer.start()
         self.metrics.track_writer(self._writer)
-        self._sweep_writer = SweepWriter(engine, spill)
+        self._sweep_writer = SweepWriter(writes, spill)
         self._sweep_writer.start()
         self._reads = Reads(engine)
         log.info("storing results in %s", where)
@@ -331,11 +357,13 @@ class Service:
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
+        self._runs_started += 1
         try:
             await self._jobs(job)
         except asyncio.CancelledError:
             # Only shutdown cancels a run (its own deadline is a timeout,
             # handled below it); finish quietly so no traceback is logged.
+            self._runs_cut += 1
             log.info("%s %s cut short at shutdown", job.name, job.model)
         finally:
             self._inflight.discard(task)

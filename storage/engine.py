@@ -29,15 +29,19 @@ def database_url(value: str) -> str:
     return value
 
 
-def make_engine(value: str) -> Engine:
-    """An engine for ``value``; raises ``ValueError`` naming a bad URL."""
+def make_engine(value: str, *, busy_timeout_s: float = 30.0) -> Engine:
+    """An engine for ``value``; raises ``ValueError`` naming a bad URL.
+
+    ``busy_timeout_s`` is how long a SQLite statement waits for a lock
+    another connection holds before it fails (PostgreSQL ignores it).
+    """
     url = database_url(value)
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise ValueError(f"not a database URL: {value!r}") from exc
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, busy_timeout_s)
     if parsed.get_backend_name() == "postgresql":
         return create_engine(
             url,
@@ -62,9 +66,9 @@ def open_engine(value: str) -> Engine:
     return make_engine(value)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
     engine = create_engine(
-        url, connect_args={"timeout": 30, "check_same_thread": False}
+        url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
     )
 
     @event.listens_for(engine, "connect")
@@ -74,7 +78,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
         cursor.close()
 
     return engine

@@ -6,7 +6,9 @@ handles the database going away:
 
 * while the database is unreachable, rows wait in memory up to
   ``max_pending``; beyond that the oldest are appended to a spill file
-  (JSON lines), so memory stays bounded and nothing is dropped;
+  (JSON lines), so memory stays bounded and nothing is dropped; once it has
+  been away for ``max_wait_s``, every waiting row goes to the spill file as
+  it comes, since memory does not survive a crash and the file does;
 * when the database returns, the spill file is replayed first, then the
   waiting rows, in order;
 * every row carries a unique ``uid`` and inserts skip rows already present,
@@ -60,6 +62,7 @@ class ResultWriter:
         max_pending: int = 10_000,
         retry_interval_s: float = 2.0,
         health_interval_s: float = 5.0,
+        max_wait_s: float = 5.0,
     ) -> None:
         self._engine = engine
         # Another table with a ``uid`` column (the context sweeps) can use
@@ -72,6 +75,9 @@ class ResultWriter:
         self._max_pending = max_pending
         self._retry_interval_s = retry_interval_s
         self._health_interval_s = health_interval_s
+        self._max_wait_s = max_wait_s
+        self._away_since = 0.0
+        self._spilling = False
         self._last_contact = time.monotonic()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._pending: deque[dict[str, Any]] = deque()
@@ -230,6 +236,7 @@ class ResultWriter:
 
     def _mark_unhealthy(self, exc: Exception) -> None:
         if self.healthy:
+            self._away_since = time.monotonic()
             log.error(
                 "database unreachable, holding rows (%d waiting): %s",
                 self.queue_depth,
@@ -242,15 +249,38 @@ class ResultWriter:
         if not self.healthy:
             log.info("database reachable again")
         self.healthy = True
+        self._spilling = False
         self._last_contact = time.monotonic()
 
     def _bound_memory(self) -> None:
+        """At most ``max_pending`` rows in memory, and none once the
+        database has been away for ``max_wait_s``."""
+        if self._away_too_long():
+            self._spill_all_pending()
+            return
         excess = len(self._pending) - self._max_pending
         if excess <= 0:
             return
         rows = [self._pending.popleft() for _ in range(excess)]
         self._to_spill(rows)
         log.warning("spilled %d rows to %s", len(rows), self._spill)
+
+    def _away_too_long(self) -> bool:
+        away_s = time.monotonic() - self._away_since
+        return not self.healthy and away_s > self._max_wait_s
+
+    def _spill_all_pending(self) -> None:
+        if not self._pending:
+            return
+        if not self._spilling:
+            log.warning(
+                "database away for over %.0f s: rows go to %s until it returns",
+                self._max_wait_s,
+                self._spill,
+            )
+            self._spilling = True
+        self._to_spill(list(self._pending))
+        self._pending.clear()
 
     def _replay_spill(self) -> bool:
         """Write the spill file's rows; True when none are left.
