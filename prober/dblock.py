@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from prober.exceptions import SetupError
 from storage.engine import database_url
@@ -30,7 +31,10 @@ log = logging.getLogger(__name__)
 
 def sqlite_path(database: str) -> Path | None:
     """The file behind ``database`` when it is a SQLite file, else None."""
-    url = make_url(database_url(database))
+    try:
+        url = make_url(database_url(database))
+    except ArgumentError:
+        return None  # make_engine names the bad URL when the service opens it
     if url.get_backend_name() != "sqlite":
         return None
     if not url.database or url.database == ":memory:":

@@ -104,6 +104,8 @@ class Service:
         self._inflight: set[asyncio.Task[Any]] = set()
         self._runs_started = 0
         self._runs_cut = 0
+        # Past the database lock: from there on, stop has work to do.
+        self._began = False
         self._started = False
         self._stopped = False
 
@@ -128,6 +130,7 @@ class Service:
     async def start(self) -> None:
         await self._check_exposure()
         self._lock_database()
+        self._began = True
         await self._start_simulator()
         await self._start_storage()
         await self._start_budget()
@@ -137,7 +140,7 @@ class Service:
 
     async def stop(self) -> None:
         """Drain, flush and close everything; safe to call twice."""
-        if self._stopped:
+        if self._stopped or not self._began:
             return
         self._stopped = True
         self._started = False

@@ -73,6 +73,7 @@ TIMEOUTS = "{ connect_s = 1, first_token_s = 1, stall_s = 0.4, total_s = 3 }"
 EXPECTED_WARNINGS = (
     ("prober.jobs", " is down "),
     ("prober.scheduler", "run skipped (overlap)"),
+    ("apscheduler.scheduler", "maximum number of running instances reached"),
 )
 
 
