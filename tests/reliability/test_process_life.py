@@ -64,7 +64,9 @@ def config(sim: SimulatorProcess, tmp_path: Path) -> Path:
     )
 
 
-def _slow_headers(sim: SimulatorProcess, models: tuple[str, ...], delay_s: float):  # type: ignore[no-untyped-def]
+def _slow_headers(
+    sim: SimulatorProcess, models: tuple[str, ...], delay_s: float
+) -> None:
     for model in models:
         sim.set_fault(
             "slow_headers", {"probability": 1.0, "delay_s": delay_s}, model=model
