@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from prober.dblock import DatabaseLock, sqlite_path
+from prober.exceptions import SetupError
 from tests.reliability.processes import (
     ProberProcess,
     SimulatorProcess,
@@ -247,3 +248,10 @@ def test_only_sqlite_files_are_locked() -> None:
     assert sqlite_path("sqlite:///data/prober.db") == Path("data/prober.db")
     assert sqlite_path("postgresql://prober@db/prober") is None
     assert sqlite_path("sqlite://") is None
+
+
+def test_a_lock_that_cannot_be_made_is_a_setup_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(SetupError, match="cannot create the lock file"):
+        DatabaseLock(blocker / "prober.db").acquire()
