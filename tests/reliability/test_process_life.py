@@ -206,6 +206,32 @@ def test_sigkill_loses_only_probes_in_flight_and_spilled_rows_are_replayed(
 
 
 @pytest.mark.timeout(60)
+def test_sigterm_during_a_database_outage_spills_what_it_cannot_write(
+    config: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "prober.db"
+    spill = tmp_path / "prober.db.spill"
+    prober = ProberProcess(config, database, tmp_path / "prober.log")
+    try:
+        prober.wait_serving()
+        with closing(sqlite3.connect(database, isolation_level=None)) as holder:
+            holder.execute("BEGIN EXCLUSIVE")
+            written = len(stored_rows(database))
+            until(lambda: _runs_started(prober) >= written + 10, 20, "more runs")
+            prober.signal(signal.SIGTERM)
+            assert prober.wait(30) == 0
+            holder.execute("ROLLBACK")
+    finally:
+        prober.kill()
+    runs, cut = _stop_line(prober.text())
+    in_database = {uid for uid, _, _ in stored_rows(database)}
+    spilled = _spilled_uids(spill)
+    assert spilled and not in_database & spilled
+    assert len(in_database) + len(spilled) == runs - cut
+    _assert_clean(prober.text())
+
+
+@pytest.mark.timeout(60)
 def test_a_second_prober_on_the_same_sqlite_file_refuses_to_start(
     config: Path, tmp_path: Path
 ) -> None:
