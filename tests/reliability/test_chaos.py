@@ -2,7 +2,8 @@
 switched on at once, one model per fault: the service keeps answering and
 scheduling, each fault is stored under its own error type, the models come
 back once the faults are cleared, every run the scheduler fires leaves
-exactly one row, and nothing unhandled is logged."""
+exactly one row, and nothing unhandled is logged. Then the same for a
+provider that goes away entirely (connections refused) and returns."""
 
 from __future__ import annotations
 
@@ -225,4 +226,69 @@ async def test_every_fault_is_recorded_and_the_service_keeps_going(
     limited = errors[RATE_LIMITED_MODEL]
     assert limited[None] <= 1 and set(limited) <= {None, ErrorType.RATE_LIMITED}
     assert limited[ErrorType.RATE_LIMITED] >= ROWS_PER_MODEL - 1
+    assert _unexpected(caplog.records) == []
+
+
+def _rows_by_model(database: Path, error_type: str | None) -> Counter[str]:
+    rows = stored_rows(database)
+    return Counter(model for _, model, error in rows if error == error_type)
+
+
+async def _until_each(
+    database: Path, error_type: str | None, wanted: dict[str, int], session: Any
+) -> None:
+    """Until each model has ``wanted`` rows of ``error_type`` (None: ok),
+    the service answering its health endpoint all along."""
+    async with asyncio.timeout(20):
+        while True:
+            assert await _get(session, "/healthz") == 200
+            counts = await asyncio.to_thread(_rows_by_model, database, error_type)
+            if all(counts[model] >= n for model, n in wanted.items()):
+                return
+            await asyncio.sleep(0.2)
+
+
+@pytest.mark.timeout(60)
+async def test_a_provider_that_goes_away_and_returns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    database = tmp_path / "prober.db"
+    profiles = fast_profiles(tmp_path / "profiles.toml")
+    serving = await simulator.start(simulator.create_app(profiles, seed=7))
+    config = ping_only_config(
+        tmp_path / "prober.toml",
+        f"{serving.url}/v1",
+        interval_s=0.5,
+        timeouts=TIMEOUTS,
+    )
+    catalog = build_catalog(load_config(str(config)), str(config))
+    options = ServiceOptions(str(database), "127.0.0.1:0", drain_grace_s=10)
+    service = Service(catalog, options)
+    await service.start()
+    try:
+        url = f"http://127.0.0.1:{service.listen_port}"
+        async with aiohttp.ClientSession(url) as session:
+            every = set(catalog.models)
+            await _until_each(database, None, dict.fromkeys(every, 1), session)
+            await serving.close()
+            refused = dict.fromkeys(every, 2)
+            await _until_each(database, ErrorType.CONNECTION_ERROR, refused, session)
+            before = await asyncio.to_thread(_rows_by_model, database, None)
+            app = simulator.create_app(profiles, seed=7)
+            serving = await simulator.start(app, port=serving.port)
+            back = {model: before[model] + 2 for model in every}
+            await _until_each(database, None, back, session)
+    finally:
+        await service.stop()
+        await serving.close()
+    gc.collect()
+
+    rows = stored_rows(database)
+    assert len(rows) == _runs_fired(service.metrics)
+    assert {error for _, _, error in rows} <= {
+        None,
+        ErrorType.CONNECTION_ERROR,
+        ErrorType.STREAM_ERROR,
+    }
     assert _unexpected(caplog.records) == []
