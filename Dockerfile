@@ -27,4 +27,4 @@ USER prober
 WORKDIR /var/lib/prober
 
 EXPOSE 8000 9464 8089
-CMD ["prober", "run", "--listen", "0.0.0.0:9464"]
+CMD ["prober", "run", "--listen", "0.0.0.0:9464", "--allow-remote"]

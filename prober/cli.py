@@ -57,7 +57,11 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ProberError as exc:
-            _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            _stderr.print(
+                f"[bold red]error:[/] {escape(str(exc))}",
+                highlight=False,
+                soft_wrap=True,
+            )
             sys.exit(2)
 
 
@@ -78,7 +82,16 @@ _config_option = click.option(
 @main.command()
 @_config_option
 @click.option("--database", help="SQLite file or database URL [default: prober.db].")
-@click.option("--listen", help="HOST:PORT for /metrics [default: 127.0.0.1:9464].")
+@click.option(
+    "--listen",
+    help="HOST:PORT for /metrics, the API and the status page "
+    "[default: 127.0.0.1:9464].",
+)
+@click.option(
+    "--allow-remote",
+    is_flag=True,
+    help="Allow a listen address off loopback (set PROBER_API_TOKEN too).",
+)
 @click.option("--provider", help="Send every model to this provider.")
 @click.option("--vantage", help="Name of where this prober runs [default: local].")
 @click.option(
@@ -96,6 +109,7 @@ def run(
     config_path: str | None,
     database: str | None,
     listen: str | None,
+    allow_remote: bool,
     provider: str | None,
     vantage: str | None,
     shard: str | None,
@@ -104,6 +118,7 @@ def run(
 ) -> None:
     """Probe the catalog on its schedule until stopped (Ctrl-C or SIGTERM)."""
     from prober.catalog import parse_shard
+    from prober.exposure import api_token_from_env, check_listen
     from prober.service import Service, ServiceOptions, parse_listen
 
     _setup_logging(verbose)
@@ -118,8 +133,10 @@ def run(
         drain_grace_s=settings.drain_grace_s if grace is None else grace,
         shard=shard or settings.shard,
         daily_budget_usd=settings.daily_budget_usd,
+        allow_remote=allow_remote or settings.allow_remote,
+        api_token=api_token_from_env(),
     )
-    parse_listen(options.listen)
+    check_listen(*parse_listen(options.listen), options.allow_remote)
     if options.shard is not None:
         parse_shard(options.shard)
     asyncio.run(Service(catalog, options, grading_pool(config.grading)).run())
@@ -338,11 +355,14 @@ def upgrade(config_path: str | None, database: str | None) -> None:
 @click.option("--database", help="SQLite file or database URL [default: prober.db].")
 def current(config_path: str | None, database: str | None) -> None:
     """Print the database's revision and the newest one this prober has."""
-    from storage import make_engine
+    from storage import open_engine
     from storage.migrate import current_revision, head_revision
 
     url = database or load_config(config_path).prober.database
-    engine = make_engine(url)
+    try:
+        engine = open_engine(url)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     revision = current_revision(engine)
     engine.dispose()
     click.echo(f"database at {revision or 'no revision'}; newest {head_revision()}")

@@ -152,6 +152,7 @@ class ServiceConfig(_Strict):
     drain_grace_s: float = Field(30.0, ge=0)
     shard: str | None = Field(None, pattern=r"^[0-9]+/[0-9]+$")
     daily_budget_usd: float | None = Field(None, gt=0)
+    allow_remote: bool = False  # listen off loopback (as --allow-remote)
 
 
 class ScheduleConfig(_Strict):
@@ -276,6 +277,14 @@ def _read_toml(source: Any, name: str | None = None) -> dict[str, Any]:
 
 
 def _reject_secrets(user: dict[str, Any], name: str) -> None:
+    service = user.get("prober")
+    for key in service if isinstance(service, dict) else ():
+        if key.lower() in _SECRET_KEYS | {"api_token"}:
+            raise ConfigError(
+                name,
+                f"prober.{key}",
+                "the API token is read from the environment only; set PROBER_API_TOKEN",
+            )
     for provider, settings in (user.get("providers") or {}).items():
         if not isinstance(settings, dict):
             continue

@@ -253,7 +253,19 @@ def openapi_document(models: list[str], probes: list[str]) -> dict[str, Any]:
             "uptime and the ranking of the models it watches.",
         },
         "paths": paths,
-        "components": {"schemas": _schemas()},
+        # Optional: the token is asked for only when PROBER_API_TOKEN is set.
+        "security": [{}, {"bearer": []}],
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The value of PROBER_API_TOKEN, when the "
+                    "prober has one",
+                }
+            },
+        },
     }
 
 

@@ -70,9 +70,9 @@ def context_report(options: ReportOptions, console: Console) -> None:
     """The context sweep table per model; PNG charts with ``plot_dir``."""
     from prober.context.plots import write_plots
     from prober.context.report import group_by_model, sweep_table
-    from storage import load_sweep_cells, load_sweeps, make_engine
+    from storage import load_sweep_cells, load_sweeps
 
-    engine = make_engine(options.database)
+    engine = _open(options.database)
     models = list(options.models) or None
     if not inspect(engine).has_table("context_sweeps"):
         sweeps, cells = [], []
@@ -96,9 +96,8 @@ def context_report(options: ReportOptions, console: Console) -> None:
 def ranking_report(options: ReportOptions, console: Console) -> None:
     """The ranking, quality by task and spend by day, in any format."""
     from prober.report import ranking_sections
-    from storage import make_engine
 
-    engine = make_engine(options.database)
+    engine = _open(options.database)
     try:
         _require_results(engine, options.database)
         catalog = options.catalog
@@ -109,6 +108,15 @@ def ranking_report(options: ReportOptions, console: Console) -> None:
     finally:
         engine.dispose()
     _print_sections(sections, options, console)
+
+
+def _open(database: str) -> Engine:
+    from storage import open_engine
+
+    try:
+        return open_engine(database)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _require_results(engine: Engine, database: str) -> None:
@@ -140,9 +148,8 @@ def _print_sections(
 def load_report(options: ReportOptions, console: Console) -> None:
     """Capacity-test runs: slowdown at peak, errors at peak, the knee."""
     from prober.load_report import load_reports, render
-    from storage import make_engine
 
-    engine = make_engine(options.database)
+    engine = _open(options.database)
     try:
         if not inspect(engine).has_table("load_runs"):
             reports = []

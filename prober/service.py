@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,8 +27,10 @@ from prober.budget import DailyBudget, estimate_daily_spend
 from prober.catalog import CONTEXT, Catalog
 from prober.client import StreamingClient
 from prober.context import ContextMetrics, ContextSweeper
+from prober.dblock import DatabaseLock, sqlite_path
 from prober.embedded import EmbeddedSimulator, attach_simulator
 from prober.exceptions import ConfigError, SetupError
+from prober.exposure import TOKEN_ENV, check_listen
 from prober.grader import GradingPool
 from prober.housekeeping import Housekeeping
 from prober.jobs import JobRunner, SweepRecorder
@@ -47,6 +50,7 @@ __all__ = ["Service", "ServiceOptions", "parse_listen"]
 log = logging.getLogger(__name__)
 
 _OBSERVED_TOKENS_DAYS = 7
+_WRITE_BUSY_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,9 @@ class ServiceOptions:
     spill_path: Path | None = None
     shard: str | None = None
     daily_budget_usd: float | None = None
+    allow_remote: bool = False
+    api_token: str | None = None
+    """Bearer token for the API and status page (from ``PROBER_API_TOKEN``)."""
     max_pending_rows: int = 10_000
     """Result rows held in memory while the database is away; older ones
     go to the spill file."""
@@ -88,6 +95,7 @@ class Service:
         self.listen_port: int | None = None
         self.plan: list[Job] = []
         self.budget = DailyBudget(options.daily_budget_usd, self.metrics)
+        self._lock: DatabaseLock | None = None
         self._simulator: EmbeddedSimulator | None = None
         self._writer: ResultWriter | None = None
         self._reads: Reads | None = None
@@ -97,6 +105,10 @@ class Service:
         self._scheduler: ProbeScheduler | None = None
         self._jobs: JobRunner | None = None
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._runs_started = 0
+        self._runs_cut = 0
+        # Past the database lock: from there on, stop has work to do.
+        self._began = False
         self._started = False
         self._stopped = False
 
@@ -119,6 +131,9 @@ class Service:
             await self.stop()
 
     async def start(self) -> None:
+        await self._check_exposure()
+        self._lock_database()
+        self._began = True
         await self._start_simulator()
         await self._start_storage()
         await self._start_budget()
@@ -128,7 +143,7 @@ class Service:
 
     async def stop(self) -> None:
         """Drain, flush and close everything; safe to call twice."""
-        if self._stopped:
+        if self._stopped or not self._began:
             return
         self._stopped = True
         self._started = False
@@ -151,7 +166,13 @@ class Service:
             await asyncio.to_thread(self._reads.close)
         if self._simulator is not None:
             await self._simulator.stop()
-        log.info("stopped")
+        if self._lock is not None:
+            self._lock.release()
+        log.info(
+            "stopped after %d probe runs, %d of them cut short at shutdown",
+            self._runs_started,
+            self._runs_cut,
+        )
 
     def readiness(self) -> Readiness:
         """Ready while started and the database answers."""
@@ -167,6 +188,28 @@ class Service:
             spill_file_rows=writer.spill_rows if writer else 0,
         )
 
+    async def _check_exposure(self) -> None:
+        host, port = parse_listen(self.options.listen)
+        # Deciding may resolve a host name: off the event loop.
+        loopback = await asyncio.to_thread(
+            check_listen, host, port, self.options.allow_remote
+        )
+        if not loopback and self.options.api_token is None:
+            log.warning(
+                "serving the API and status page on %s without %s: anyone who "
+                "reaches this address can read every result",
+                self.options.listen,
+                TOKEN_ENV,
+            )
+
+    def _lock_database(self) -> None:
+        """One service per SQLite file (see :mod:`prober.dblock`)."""
+        path = sqlite_path(self.options.database)
+        if path is not None:
+            lock = DatabaseLock(path)
+            lock.acquire()
+            self._lock = lock
+
     async def _start_simulator(self) -> None:
         self.catalog, self._simulator = await attach_simulator(self.catalog)
 
@@ -178,12 +221,18 @@ class Service:
         except SQLAlchemyError as exc:
             raise SetupError(f"cannot prepare the database {where}: {exc}") from exc
         spill = self.options.spill_path or _default_spill(self.options.database)
+        # A SQLite write lock held elsewhere for longer than this counts as
+        # the database being away: rows head for the spill file, and a
+        # writer stuck on the lock cannot outlast the flush at shutdown.
+        writes = make_engine(
+            self.options.database, busy_timeout_s=_WRITE_BUSY_TIMEOUT_S
+        )
         self._writer = ResultWriter(
-            engine, spill, max_pending=self.options.max_pending_rows
+            writes, spill, max_pending=self.options.max_pending_rows
         )
         self._writer.start()
         self.metrics.track_writer(self._writer)
-        self._sweep_writer = SweepWriter(engine, spill)
+        self._sweep_writer = SweepWriter(writes, spill)
         self._sweep_writer.start()
         self._reads = Reads(engine)
         log.info("storing results in %s", where)
@@ -227,17 +276,25 @@ class Service:
             probed=frozenset(self.catalog.models),
             vantage=self.options.vantage,
         )
-        app = create_app(self.metrics, self.readiness, api)
+        app = create_app(self.metrics, self.readiness, api, self.options.api_token)
         self._web = web.AppRunner(app, access_log=None)
         await self._web.setup()
         site = web.TCPSite(self._web, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            # asyncio's message repeats the address; the errno's text is enough.
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            where = self.options.listen
+            raise SetupError(f"cannot listen on {where}: {reason}") from exc
         self.listen_port = _bound_port(self._web, port)
         log.info("serving /metrics on http://%s:%d", host, self.listen_port)
 
     async def _start_probing(self) -> None:
         assert self._writer is not None and self._reads is not None
         self.catalog.require_keys()
+        if self._grading is not None:
+            await self._grading.start()
         self._client = StreamingClient()
         await self._client.__aenter__()
         runner = Runner(self.catalog, self._client, self.options.vantage, self._grading)
@@ -308,11 +365,13 @@ class Service:
         task = asyncio.current_task()
         assert task is not None
         self._inflight.add(task)
+        self._runs_started += 1
         try:
             await self._jobs(job)
         except asyncio.CancelledError:
             # Only shutdown cancels a run (its own deadline is a timeout,
             # handled below it); finish quietly so no traceback is logged.
+            self._runs_cut += 1
             log.info("%s %s cut short at shutdown", job.name, job.model)
         finally:
             self._inflight.discard(task)

@@ -1,5 +1,6 @@
 """The service's HTTP face: ``/metrics``, ``/healthz``, ``/readyz``, the JSON
-API under ``/api/v1`` and the status page at ``/``.
+API under ``/api/v1`` and the status page at ``/``; with an API token, the
+API and the page need it (:mod:`prober.exposure`).
 
 The app runs on the same event loop as the probes, so anything costly in a
 handler runs in a worker thread: rendering the metrics text in the loop's
@@ -16,6 +17,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from prober.api import ApiContext, add_api_routes
+from prober.exposure import require_token
 from prober.metrics import ProberMetrics
 from prober.statuspage import add_status_page
 
@@ -40,8 +42,11 @@ def create_app(
     metrics: ProberMetrics,
     readiness: Callable[[], Readiness] | None = None,
     api: ApiContext | None = None,
+    api_token: str | None = None,
 ) -> web.Application:
     app = web.Application()
+    if api_token is not None:
+        app.middlewares.append(require_token(api_token))
     app[METRICS_KEY] = metrics
     app[READINESS_KEY] = readiness or (lambda: Readiness(ready=True))
     app.router.add_get("/metrics", _metrics)

@@ -4,7 +4,7 @@ Nothing here imports from ``prober``: the record's schema lives in
 :mod:`storage.tables` and the service fills it.
 """
 
-from storage.engine import create_schema, database_url, make_engine
+from storage.engine import create_schema, database_url, make_engine, open_engine
 from storage.loadruns import LoadRun, LoadStage
 from storage.sweeps import (
     ContextSweep,
@@ -30,4 +30,5 @@ __all__ = [
     "load_sweep_cells",
     "load_sweeps",
     "make_engine",
+    "open_engine",
 ]

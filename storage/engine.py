@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -11,16 +12,11 @@ from sqlalchemy.exc import ArgumentError
 
 from storage.outage import is_stale_connection
 
-__all__ = ["create_schema", "database_url", "make_engine"]
+__all__ = ["create_schema", "database_url", "make_engine", "open_engine"]
 
 log = logging.getLogger(__name__)
 
 _PG_CONNECT_TIMEOUT_S = 5
-# How long a SQLite write waits for another connection's lock. Prober's own
-# transactions are short batches; a lock held longer than this is reported
-# (readiness false, "database is locked" in the log) while the rows wait,
-# rather than stalling the writer silently.
-_SQLITE_BUSY_TIMEOUT_S = 5
 
 
 def database_url(value: str) -> str:
@@ -35,15 +31,19 @@ def database_url(value: str) -> str:
     return value
 
 
-def make_engine(value: str) -> Engine:
-    """An engine for ``value``; raises ``ValueError`` naming a bad URL."""
+def make_engine(value: str, *, busy_timeout_s: float = 30.0) -> Engine:
+    """An engine for ``value``; raises ``ValueError`` naming a bad URL.
+
+    ``busy_timeout_s`` is how long a SQLite statement waits for a lock
+    another connection holds before it fails (PostgreSQL ignores it).
+    """
     url = database_url(value)
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise ValueError(f"not a database URL: {value!r}") from exc
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, busy_timeout_s)
     if parsed.get_backend_name() == "postgresql":
         engine = create_engine(
             url,
@@ -54,10 +54,24 @@ def make_engine(value: str) -> Engine:
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r} in {value!r}")
 
 
-def _sqlite_engine(url: str) -> Engine:
+def open_engine(value: str) -> Engine:
+    """An engine for a database that must already exist, for commands that
+    only read it: a SQLite file that is not there raises ``ValueError``
+    rather than being created empty."""
+    url = database_url(value)
+    parsed = make_url(url) if "://" in url else None
+    if parsed is not None and parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if path and path != ":memory:" and not Path(path).exists():
+            raise ValueError(
+                f"no database at {path}; `prober run` or `prober once` creates it"
+            )
+    return make_engine(value)
+
+
+def _sqlite_engine(url: str, busy_timeout_s: float) -> Engine:
     engine = create_engine(
-        url,
-        connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        url, connect_args={"timeout": busy_timeout_s, "check_same_thread": False}
     )
 
     @event.listens_for(engine, "connect")
@@ -67,7 +81,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
         cursor.close()
 
     return _reconnecting_when_stale(engine)

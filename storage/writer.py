@@ -6,7 +6,9 @@ handles the database going away:
 
 * while the database is unreachable, rows wait in memory up to
   ``max_pending``; beyond that the oldest are appended to a spill file
-  (JSON lines), so memory stays bounded and nothing is dropped;
+  (JSON lines), so memory stays bounded and nothing is dropped; once it has
+  been away for ``max_wait_s``, every waiting row goes to the spill file as
+  it comes, since memory does not survive a crash and the file does;
 * when the database returns, the spill file is replayed first, then the
   waiting rows, in order;
 * every row carries a unique ``uid`` and inserts skip rows already present,
@@ -63,6 +65,7 @@ class ResultWriter:
         max_pending: int = 10_000,
         retry_interval_s: float = 2.0,
         health_interval_s: float = 5.0,
+        max_wait_s: float = 5.0,
     ) -> None:
         self._engine = engine
         self._where = engine.url.render_as_string(hide_password=True)
@@ -76,6 +79,9 @@ class ResultWriter:
         self._max_pending = max_pending
         self._retry_interval_s = retry_interval_s
         self._health_interval_s = health_interval_s
+        self._max_wait_s = max_wait_s
+        self._away_since = 0.0
+        self._spilling = False
         self._last_contact = time.monotonic()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._pending: deque[dict[str, Any]] = deque()
@@ -251,6 +257,7 @@ class ResultWriter:
 
     def _mark_unhealthy(self, exc: SQLAlchemyError, cause: str) -> None:
         if self.healthy:
+            self._away_since = time.monotonic()
             detail = getattr(exc, "orig", None) or exc
             log.error(
                 "database %s %s: holding %s rows (%d waiting): %s",
@@ -267,13 +274,28 @@ class ResultWriter:
         if not self.healthy:
             log.info("database reachable again")
         self.healthy = True
+        self._spilling = False
         self._last_contact = time.monotonic()
 
     def _bound_memory(self) -> None:
-        excess = len(self._pending) - self._max_pending
-        if excess <= 0 or time.monotonic() < (self._spill_retry_at or 0.0):
+        """At most ``max_pending`` rows in memory, and none once the
+        database has been away for ``max_wait_s``; more only while the spill
+        file cannot be written either."""
+        if time.monotonic() < (self._spill_retry_at or 0.0):
             return
-        rows = [self._pending[i] for i in range(excess)]
+        if self._away_too_long():
+            self._spill_oldest(len(self._pending))
+        else:
+            self._spill_oldest(len(self._pending) - self._max_pending)
+
+    def _away_too_long(self) -> bool:
+        away_s = time.monotonic() - self._away_since
+        return not self.healthy and away_s > self._max_wait_s
+
+    def _spill_oldest(self, count: int) -> None:
+        if count <= 0:
+            return
+        rows = [self._pending[i] for i in range(count)]
         try:
             self._to_spill(rows)
         except OSError as exc:
@@ -289,9 +311,9 @@ class ResultWriter:
         self._spill_retry_at = None
         for _ in rows:
             self._pending.popleft()
-        # Once per outage at WARNING: an outage spills every batch.
-        level = logging.DEBUG if self._spill_file_rows > len(rows) else logging.WARNING
-        log.log(level, "spilled %d rows to %s", len(rows), self._spill)
+        if not self._spilling:
+            log.warning("rows go to %s until the database takes them", self._spill)
+            self._spilling = True
 
     def _replay_spill(self) -> bool:
         """Write the spill file's rows; True when none are left.
@@ -316,26 +338,28 @@ class ResultWriter:
         """On stop: anything the database did not take goes to the spill file."""
         self._write_pending()
         if self._pending:
-            try:
-                self._to_spill(list(self._pending))
-            except OSError as exc:
-                log.error(
-                    "database and spill file %s unavailable at shutdown (%s): "
-                    "%d rows lost",
-                    self._spill,
-                    exc.strerror or exc,
-                    len(self._pending),
-                )
-                self._pending.clear()
-                return
-            log.warning(
-                "database unavailable at shutdown: %d rows kept in %s",
-                len(self._pending),
-                self._spill,
-            )
-            self._pending.clear()
+            self._spill_at_shutdown()
         with self._flushed:
             self._flushed.notify_all()
+
+    def _spill_at_shutdown(self) -> None:
+        count = len(self._pending)
+        try:
+            self._to_spill(list(self._pending))
+        except OSError as exc:
+            log.error(
+                "database and spill file %s unavailable at shutdown (%s): %d rows lost",
+                self._spill,
+                exc.strerror or exc,
+                count,
+            )
+        else:
+            log.warning(
+                "database unavailable at shutdown: %d rows kept in %s",
+                count,
+                self._spill,
+            )
+        self._pending.clear()
 
     def _to_spill(self, rows: list[dict[str, Any]]) -> None:
         # Set first: a failed append may still have created the file.

@@ -107,6 +107,7 @@ def test_text_formats(database_url: str, tmp_path: Path) -> None:
 
 
 def test_report_on_an_empty_database_says_so(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").touch()
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     result = CliRunner().invoke(main, ["report", "--database", url])
     assert result.exit_code == 1

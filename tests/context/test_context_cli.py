@@ -121,6 +121,6 @@ def test_report_needs_results_and_a_readable_window(tmp_path: Path) -> None:
     bad = prober(tmp_path, "report", "--context", "--since", "yesterday")
     plot = prober(tmp_path, "report", "--plot", str(tmp_path))
 
-    assert bare.returncode == 1 and "holds no results yet" in bare.stderr
+    assert bare.returncode == 1 and "no database at prober.db" in bare.stderr
     assert bad.returncode == 2 and "yesterday" in bad.stderr
     assert plot.returncode == 2 and "--plot goes with --context" in plot.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -107,6 +108,7 @@ def test_a_run_without_an_end_says_so(database_url: str) -> None:
 
 def test_cli_handles_an_empty_database(tmp_path: object) -> None:
     runner = CliRunner()
+    Path(f"{tmp_path}/empty.db").touch()
     empty = f"sqlite:///{tmp_path}/empty.db"
     both = runner.invoke(main, ["report", "--load", "--context", "--database", empty])
     assert both.exit_code == 2 and "choose one report" in both.output

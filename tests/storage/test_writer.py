@@ -3,6 +3,7 @@ and survive the database being away."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,6 +103,41 @@ def test_rows_wait_spill_and_arrive_when_the_database_returns(tmp_path: Path) ->
     assert writer.healthy
     assert not spill.exists()
     assert [r.started_at.second for r in _stored(url)] == list(range(25))
+
+
+def _until(check: Any, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_rows_go_to_the_spill_file_once_the_database_is_away_a_while(
+    tmp_path: Path,
+) -> None:
+    # Memory does not survive a crash: past max_wait_s of outage, no row
+    # waits there.
+    folder = tmp_path / "later"
+    url = f"sqlite:///{folder / 'prober.db'}"
+    spill = tmp_path / "spill.jsonl"
+    engine = make_engine(url)
+    writer = ResultWriter(
+        engine, spill, flush_interval_s=0.02, retry_interval_s=0.05, max_wait_s=0.2
+    )
+    writer.start()
+    writer.submit(_row(0))
+    _until(lambda: writer.spill_rows == 1)
+    writer.submit(_row(1))
+    _until(lambda: writer.spill_rows == 2)
+    assert writer.queue_depth == 0 and not writer.healthy
+
+    folder.mkdir()
+    create_schema(engine)
+    assert writer.flush(timeout_s=10.0)
+    writer.close()
+    engine.dispose()
+    assert not spill.exists()
+    assert [r.started_at.second for r in _stored(url)] == [0, 1]
 
 
 def test_rows_left_at_shutdown_are_replayed_at_next_start(tmp_path: Path) -> None:
