@@ -27,6 +27,7 @@ from storage import ResultWriter, create_schema, make_engine
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.reliability.harness import (
     PONG,
+    get,
     ping_catalog,
     probes_fired,
     rows_stored,
@@ -96,7 +97,7 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.mark.timeout(120)
 async def test_postgresql_stopped_for_30_s_loses_no_row(
-    cluster: Cluster, tmp_path: Path
+    cluster: Cluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with replay_server(PONG) as provider:
         options = ServiceOptions(
@@ -123,7 +124,7 @@ async def test_postgresql_stopped_for_30_s_loses_no_row(
             assert during["prober_writer_spilled_rows_total"] > 0
             # The outage lasts its full length whatever the checks took.
             await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped)))
-            await until_status(f"{base}/readyz", 503, timeout_s=1)
+            assert (await get(f"{base}/readyz"))[0] == 503
             await asyncio.to_thread(cluster.start)
             await until_status(f"{base}/readyz", 200)
             after = await until_metrics(
@@ -133,6 +134,10 @@ async def test_postgresql_stopped_for_30_s_loses_no_row(
     fired = probes_fired(service)
     assert fired > OUTAGE_S * 3
     assert rows_stored(cluster.url) == fired
+    where = f"127.0.0.1:{cluster.port}/postgres unreachable: holding probe_results"
+    outage = [r.getMessage() for r in caplog.records if where in r.getMessage()]
+    assert len(outage) == 1, outage
+    assert not [record for record in caplog.records if record.exc_info], "traceback"
 
 
 class Locked:
