@@ -57,7 +57,12 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ProberError as exc:
-            _stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+            # One line whatever the terminal's width, so scripts can grep it.
+            _stderr.print(
+                f"[bold red]error:[/] {escape(str(exc))}",
+                highlight=False,
+                soft_wrap=True,
+            )
             sys.exit(2)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-__all__ = ["create_schema", "database_url", "make_engine"]
+__all__ = ["create_schema", "database_backend", "database_url", "make_engine"]
 
 log = logging.getLogger(__name__)
 
@@ -28,22 +28,31 @@ def database_url(value: str) -> str:
     return value
 
 
+def database_backend(value: str) -> str:
+    """``sqlite`` or ``postgresql`` for ``value``; ``ValueError`` otherwise.
+
+    The message never repeats the URL, which may hold a password.
+    """
+    try:
+        parsed = make_url(database_url(value))
+    except (ArgumentError, ValueError):
+        raise ValueError("not a database URL or SQLite file path") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {backend!r}; use sqlite or postgresql")
+    return backend
+
+
 def make_engine(value: str) -> Engine:
     """An engine for ``value``; raises ``ValueError`` naming a bad URL."""
     url = database_url(value)
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ValueError(f"not a database URL: {value!r}") from exc
-    if parsed.get_backend_name() == "sqlite":
+    if database_backend(value) == "sqlite":
         return _sqlite_engine(url)
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(
-            url,
-            pool_pre_ping=True,
-            connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
-        )
-    raise ValueError(f"unsupported database {parsed.get_backend_name()!r} in {value!r}")
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
+    )
 
 
 def _sqlite_engine(url: str) -> Engine:
