@@ -51,6 +51,14 @@ BAD = [
     ("[grading]\nsandbox = 'maybe'\n", "grading.sandbox", "'on', 'required' or 'off'"),
     ("[[maintenance]]\nstart = 'x'\n", "maintenance.0.start", "datetime"),
     ("maintenance = 5\n", "maintenance", "list"),
+    ("prober = 5\n", "prober", "dictionary"),
+    ("[[providers]]\nbase_url = 'http://h'\n", "providers", "dictionary"),
+    (
+        "[models.glm-5.intervals]\nping = 'fast'\n",
+        "models.glm-5.intervals.ping",
+        "number",
+    ),
+    ("[probes.context]\ndepths = 0.5\n", "probes.context.depths", "tuple"),
     # Negative or zero intervals and durations.
     ("[probes.ping]\ninterval_s = -5\n", "probes.ping.interval_s", "greater than 0"),
     ("[probes.ping]\njitter_s = -1\n", "probes.ping.jitter_s", "greater than or equal"),
