@@ -191,3 +191,26 @@ def test_real_process_exits_with_one_line(tmp_path: Path) -> None:
         assert "Traceback" not in done.stderr
         (line,) = done.stderr.strip().splitlines()
         assert line.startswith("error: ") and str(path) in line
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "command",
+    [["run"], ["once", "--model", "glm-5"], ["report"], ["db", "upgrade"]],
+    ids=" ".join,
+)
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("mysql://u:hunter22@h/db", "unsupported database 'mysql'"),
+        ("postgresql://u:hunter22@h:port/db", "not a database URL"),
+    ],
+)
+def test_bad_database_option_is_one_line(
+    command: list[str], url: str, reason: str
+) -> None:
+    result = CliRunner().invoke(main, [*command, "--database", url])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: --database: {reason}")
+    assert "hunter22" not in result.output + result.stderr
