@@ -127,3 +127,15 @@ async def test_oversized_line_ends_the_probe_as_a_protocol_error() -> None:
     assert measurement.error_type == ErrorType.PROTOCOL_ERROR
     assert measurement.error_message is not None
     assert f"longer than {CAP} bytes" in measurement.error_message
+
+
+async def test_endless_comments_end_the_probe_at_the_response_cap() -> None:
+    # Keep-alive comments only, faster than any timeout: the size cap ends it.
+    script = Script([b": keep-alive\n" * 4096] * 64)
+    limits = Limits(max_event_bytes=CAP, max_response_bytes=1 << 20)
+    async with replay_server(script) as server, StreamingClient(limits) as client:
+        measurement = await client.complete(
+            Endpoint(server.base_url), ChatRequest(model="m", prompt="hi")
+        )
+    assert measurement.error_type == ErrorType.PROTOCOL_ERROR
+    assert measurement.error_message == f"response larger than {1 << 20} bytes"
