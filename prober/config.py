@@ -47,6 +47,7 @@ __all__ = [
 
 DEFAULT_CATALOG = "prober/data/catalog.toml"
 _SECRET_KEYS = {"api_key", "key", "token", "secret", "password", "bearer"}
+_NAMED_TABLES = {("models",), ("providers",), ("probes",)}
 
 
 class _Strict(BaseModel):
@@ -293,7 +294,8 @@ def _reject_secrets(table: Any, name: str, path: tuple[str, ...] = ()) -> None:
     if not isinstance(table, dict):
         return
     for key, value in table.items():
-        if key.lower() in _SECRET_KEYS:
+        # Under [models], [providers] and [probes] a key is a name, not a setting.
+        if path not in _NAMED_TABLES and key.lower() in _SECRET_KEYS:
             raise ConfigError(
                 name,
                 ".".join((*path, key)),

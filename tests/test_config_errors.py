@@ -214,3 +214,9 @@ def test_bad_database_option_is_one_line(
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"error: --database: {reason}")
     assert "hunter22" not in result.output + result.stderr
+
+
+def test_a_model_may_be_named_like_a_secret(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[models.token]\ndisplay_name = 'T'\nprice_per_mtok = 1\n")
+    catalog = build_catalog(load_config(path), str(path))
+    assert catalog.models["token"].display_name == "T"
