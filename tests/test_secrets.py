@@ -173,6 +173,8 @@ async def _http_outputs(base: str, session: aiohttp.ClientSession) -> dict[str, 
     for path in paths:
         async with session.get(base + path) as response:
             outputs[path] = await response.text()
+            # /readyz may say 503 at any moment; every other page must answer.
+            assert response.status == 200 or path == "/readyz", path
     cursor: str | None = ""
     while cursor is not None:
         query = f"?limit=50&cursor={cursor}" if cursor else "?limit=50"
@@ -182,6 +184,7 @@ async def _http_outputs(base: str, session: aiohttp.ClientSession) -> dict[str, 
         for row in page["results"]:
             async with session.get(f"{api}/answers/{row['uid']}") as response:
                 outputs[f"/api/v1/answers/{row['uid']}"] = await response.text()
+                assert response.status in (200, 404)
         cursor = page["next_cursor"]
     return outputs
 
