@@ -277,6 +277,7 @@ async def test_key_never_leaves_the_process(
     results = outputs["table probe_results"]
     assert "echo-[redacted]" in results and "fp-[redacted]" in results
     assert "Incorrect API key provided: [redacted]" in results
+    assert "pong [redacted]" in outputs["table probe_answers"]
     assert REDACTED in spill.read_text()
     assert {"http_4xx", "http_5xx", "rate_limited", "stream_error"} <= {
         row["error_type"] for row in _spilled(spill) + _stored(served)
