@@ -24,10 +24,11 @@ from prober.context.console import (
     show_sweep_costs,
     store_sweeps,
 )
-from prober.exceptions import ProberError
+from prober.exceptions import ConfigError, ProberError
 from prober.grader import grading_pool
 from prober.runner import ProbeRun
 from prober.tabular import FORMATS
+from storage.engine import database_backend
 
 __all__ = ["main"]
 
@@ -57,6 +58,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ProberError as exc:
+            # One line whatever the terminal's width, so scripts can grep it.
             _stderr.print(
                 f"[bold red]error:[/] {escape(str(exc))}",
                 highlight=False,
@@ -71,6 +73,24 @@ def main() -> None:
     """Monitor hosted LLM coding models: uptime, latency, errors, quality, cost."""
 
 
+def _check_database(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> str | None:
+    """Refuse a database prober cannot use before any work starts."""
+    if value is not None:
+        try:
+            database_backend(value)
+        except ValueError as exc:
+            raise ConfigError("--database", None, str(exc)) from None
+    return value
+
+
+_database_option = click.option(
+    "--database",
+    callback=_check_database,
+    help="SQLite file or database URL [default: prober.db].",
+)
+
 _config_option = click.option(
     "--config",
     "config_path",
@@ -81,7 +101,7 @@ _config_option = click.option(
 
 @main.command()
 @_config_option
-@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+@_database_option
 @click.option(
     "--listen",
     help="HOST:PORT for /metrics, the API and the status page "
@@ -150,7 +170,7 @@ def run(
 @click.option("--api-key-env", help="Environment variable holding the target's key.")
 @click.option("--provider", help="Send every model to this provider.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON record per line.")
-@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+@_database_option
 @click.option("--no-store", is_flag=True, help="Do not write results to the database.")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def once(
@@ -329,7 +349,7 @@ def db() -> None:
 
 @db.command()
 @_config_option
-@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+@_database_option
 def upgrade(config_path: str | None, database: str | None) -> None:
     """Apply every migration the database lacks (also done by `prober run`)."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -352,7 +372,7 @@ def upgrade(config_path: str | None, database: str | None) -> None:
 
 @db.command()
 @_config_option
-@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+@_database_option
 def current(config_path: str | None, database: str | None) -> None:
     """Print the database's revision and the newest one this prober has."""
     from storage import open_engine
@@ -414,7 +434,7 @@ def current(config_path: str | None, database: str | None) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="With --context, also write PNG charts to this directory.",
 )
-@click.option("--database", help="SQLite file or database URL [default: prober.db].")
+@_database_option
 def report(
     config_path: str | None,
     context: bool,

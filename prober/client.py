@@ -74,7 +74,7 @@ class Endpoint:
     """Where to send a request: an OpenAI-compatible base URL and its key."""
 
     base_url: str
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
 
     @property
     def chat_url(self) -> str:
@@ -458,10 +458,23 @@ class StreamingClient:
             else:
                 m.ok = True
         _take_phases(m, call)
-        if m.error_message:
-            secrets_ = (endpoint.api_key,) if endpoint.api_key else ()
-            m.error_message = shorten(redact(m.error_message, secrets_))
+        _redact_texts(m, endpoint)
         return m
+
+
+def _redact_texts(m: Measurement, endpoint: Endpoint) -> None:
+    """Every text the provider chose that becomes a column loses the key: a
+    provider may echo it in an error, a model name or a finish reason."""
+    secrets_ = (endpoint.api_key,) if endpoint.api_key else ()
+    if m.error_message:
+        m.error_message = shorten(redact(m.error_message, secrets_))
+    for name in _PROVIDER_TEXTS:
+        value = getattr(m, name)
+        if value:
+            setattr(m, name, redact(value, secrets_))
+
+
+_PROVIDER_TEXTS = ("finish_reason", "response_model", "system_fingerprint")
 
 
 def _take_phases(m: Measurement, call: _Call) -> None:

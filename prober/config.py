@@ -17,7 +17,7 @@ import tomllib
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from prober.exceptions import ConfigError
+from storage.engine import database_backend
 
 __all__ = [
     "Config",
@@ -46,6 +47,7 @@ __all__ = [
 
 DEFAULT_CATALOG = "prober/data/catalog.toml"
 _SECRET_KEYS = {"api_key", "key", "token", "secret", "password", "bearer"}
+_NAMED_TABLES = {("models",), ("providers",), ("probes",)}
 
 
 class _Strict(BaseModel):
@@ -85,15 +87,8 @@ class ModelConfig(_Strict):
     context_window: int = Field(131072, gt=0)
     provider: str = "simulator"
     enabled: bool = True
-    intervals: dict[str, float] = Field(default_factory=dict)
-
-    @field_validator("intervals")
-    @classmethod
-    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
-        for probe, seconds in value.items():
-            if seconds <= 0:
-                raise ValueError(f"interval for {probe!r} must be greater than 0")
-        return value
+    # Per probe, so an error's location ends in the probe's name.
+    intervals: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
 
 
 class ProbeConfig(_Strict):
@@ -153,6 +148,20 @@ class ServiceConfig(_Strict):
     shard: str | None = Field(None, pattern=r"^[0-9]+/[0-9]+$")
     daily_budget_usd: float | None = Field(None, gt=0)
     allow_remote: bool = False  # listen off loopback (as --allow-remote)
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        database_backend(value)
+        return value
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError("expected HOST:PORT such as 127.0.0.1:9464")
+        return value
 
 
 class ScheduleConfig(_Strict):
@@ -276,26 +285,31 @@ def _read_toml(source: Any, name: str | None = None) -> dict[str, Any]:
         raise ConfigError(name, None, f"cannot read: {exc.strerror}") from None
 
 
-def _reject_secrets(user: dict[str, Any], name: str) -> None:
-    service = user.get("prober")
-    for key in service if isinstance(service, dict) else ():
-        if key.lower() in _SECRET_KEYS | {"api_token"}:
+def _reject_secrets(table: Any, name: str, path: tuple[str, ...] = ()) -> None:
+    """Refuse a key-shaped setting anywhere in the file, before validation
+    could echo its value or call it merely unknown."""
+    if isinstance(table, list):
+        for index, item in enumerate(table):
+            _reject_secrets(item, name, (*path, str(index)))
+        return
+    if not isinstance(table, dict):
+        return
+    for key, value in table.items():
+        # Under [models], [providers] and [probes] a key is a name, not a setting.
+        if path == ("prober",) and key.lower() in _SECRET_KEYS | {"api_token"}:
             raise ConfigError(
                 name,
                 f"prober.{key}",
                 "the API token is read from the environment only; set PROBER_API_TOKEN",
             )
-    for provider, settings in (user.get("providers") or {}).items():
-        if not isinstance(settings, dict):
-            continue
-        for key in settings:
-            if key.lower() in _SECRET_KEYS:
-                raise ConfigError(
-                    name,
-                    f"providers.{provider}.{key}",
-                    "keys are read from the environment only; "
-                    "name the variable with api_key_env",
-                )
+        if path not in _NAMED_TABLES and key.lower() in _SECRET_KEYS:
+            raise ConfigError(
+                name,
+                ".".join((*path, key)),
+                "keys are read from the environment only; "
+                "name the variable with api_key_env",
+            )
+        _reject_secrets(value, name, (*path, key))
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,13 @@ _NUMBER = {"type": ["number", "null"]}
 _INTEGER = {"type": ["integer", "null"]}
 _STRING = {"type": ["string", "null"]}
 _BOOLEAN = {"type": ["boolean", "null"]}
+# A query time: an RFC 3339 date-time, or Unix seconds before the year 10000.
+_TIME = {
+    "anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "number", "minimum": 0, "exclusiveMaximum": 253402300800},
+    ]
+}
 
 _RECORD_TYPES: dict[str, dict[str, Any]] = {
     "uid": {"type": "string"},
@@ -179,12 +186,8 @@ def openapi_document(models: list[str], probes: list[str]) -> dict[str, Any]:
         "probe", "Probe names, repeated or comma-separated.", {"enum": probes}, True
     )
     window = {"enum": list(WINDOWS)}
-    since = _parameter(
-        "since", "Start, ISO-8601 or Unix seconds, inclusive.", {"type": "string"}
-    )
-    until = _parameter(
-        "until", "End, ISO-8601 or Unix seconds, exclusive.", {"type": "string"}
-    )
+    since = _parameter("since", "Start, ISO-8601 or Unix seconds, inclusive.", _TIME)
+    until = _parameter("until", "End, ISO-8601 or Unix seconds, exclusive.", _TIME)
     paths = {
         "/api/v1/models": _get("The catalog and each model's state", [], "Models"),
         "/api/v1/results": _get(
@@ -200,7 +203,12 @@ def openapi_document(models: list[str], probes: list[str]) -> dict[str, Any]:
                     "Page size.",
                     {"type": "integer", "minimum": 1, "maximum": 1000},
                 ),
-                _parameter("cursor", "next_cursor of the previous page.", _STRING),
+                _parameter(
+                    "cursor",
+                    "Opaque: the next_cursor of the previous page. Any other "
+                    "value is refused with a 400 naming cursor.",
+                    {"type": "string", "pattern": "^[A-Za-z0-9_=-]+$"},
+                ),
                 _parameter("vantage", "Only rows from this vantage.", _STRING),
             ],
             "Results",

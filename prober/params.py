@@ -80,7 +80,10 @@ def parse_time(query: Query, name: str) -> datetime | None:
 
 def _iso(name: str, value: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # RFC 3339 lets the zone letter be lower case.
+        moment = datetime.fromisoformat(
+            value.replace("Z", "+00:00").replace("z", "+00:00")
+        )
     except ValueError:
         raise ParamError(
             name, "expected ISO-8601 time (2026-01-31T12:00:00Z) or Unix seconds"

@@ -62,7 +62,7 @@ class SSEDecoder:
         "_skip_lf",
         "_bom_pending",
         "_data",
-        "_data_bytes",
+        "_has_data",
         "_event_type",
         "_event_ns",
         "_last_id",
@@ -76,8 +76,10 @@ class SSEDecoder:
         self._buf_ns = 0
         self._skip_lf = False
         self._bom_pending = True
-        self._data: list[bytes] = []
-        self._data_bytes = 0
+        # One buffer rather than a list of lines: memory is the bytes
+        # themselves, however many tiny data lines an event is made of.
+        self._data = bytearray()
+        self._has_data = False
         self._event_type = ""
         self._event_ns = 0
         self._last_id: str | None = None
@@ -119,7 +121,7 @@ class SSEDecoder:
         for line in lines:
             if line:
                 self._field(line, line_ns)
-            elif self._data:
+            elif self._has_data:
                 events.append(self._dispatch())
             else:
                 self._event_type = ""
@@ -136,7 +138,7 @@ class SSEDecoder:
         if self._buf:
             self._field(self._buf, self._buf_ns)
             self._buf = b""
-        if not self._data:
+        if not self._has_data:
             return None
         return self._dispatch()
 
@@ -165,10 +167,12 @@ class SSEDecoder:
                 value = value[1:]
 
         if name == b"data":
-            self._data_bytes += len(value) + 1
-            if self._data_bytes > self._max:
+            if len(self._data) + len(value) + 1 > self._max:
                 raise SSEOverflow(f"event larger than {self._max} bytes")
-            self._data.append(value)
+            if self._has_data:
+                self._data += b"\n"
+            self._data += value
+            self._has_data = True
         elif name == b"event":
             self._event_type = value.decode("utf-8", "replace")
         elif name == b"id":
@@ -183,18 +187,14 @@ class SSEDecoder:
             self._event_ns = line_ns
 
     def _dispatch(self) -> SSEEvent:
-        if len(self._data) == 1:
-            raw = self._data[0]
-        else:
-            raw = b"\n".join(self._data)
         event = SSEEvent(
-            data=raw.decode("utf-8", "replace"),
+            data=self._data.decode("utf-8", "replace"),
             event=self._event_type or "message",
             id=self._last_id,
             arrived_ns=self._event_ns,
         )
-        self._data = []
-        self._data_bytes = 0
+        self._data = bytearray()
+        self._has_data = False
         self._event_type = ""
         self._event_ns = 0
         return event

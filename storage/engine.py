@@ -12,7 +12,13 @@ from sqlalchemy.exc import ArgumentError
 
 from storage.outage import is_stale_connection
 
-__all__ = ["create_schema", "database_url", "make_engine", "open_engine"]
+__all__ = [
+    "create_schema",
+    "database_backend",
+    "database_url",
+    "make_engine",
+    "open_engine",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,21 @@ def database_url(value: str) -> str:
     return value
 
 
+def database_backend(value: str) -> str:
+    """``sqlite`` or ``postgresql`` for ``value``; ``ValueError`` otherwise.
+
+    The message never repeats the URL, which may hold a password.
+    """
+    try:
+        parsed = make_url(database_url(value))
+    except (ArgumentError, ValueError):
+        raise ValueError("not a database URL or SQLite file path") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ValueError(f"unsupported database {backend!r}; use sqlite or postgresql")
+    return backend
+
+
 def make_engine(value: str, *, busy_timeout_s: float = 30.0) -> Engine:
     """An engine for ``value``; raises ``ValueError`` naming a bad URL.
 
@@ -38,30 +59,22 @@ def make_engine(value: str, *, busy_timeout_s: float = 30.0) -> Engine:
     another connection holds before it fails (PostgreSQL ignores it).
     """
     url = database_url(value)
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ValueError(f"not a database URL: {value!r}") from exc
-    if parsed.get_backend_name() == "sqlite":
+    if database_backend(value) == "sqlite":
         return _sqlite_engine(url, busy_timeout_s)
-    if parsed.get_backend_name() == "postgresql":
-        engine = create_engine(
-            url,
-            pool_pre_ping=True,
-            connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
-        )
-        return _reconnecting_when_stale(engine)
-    raise ValueError(f"unsupported database {parsed.get_backend_name()!r} in {value!r}")
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": _PG_CONNECT_TIMEOUT_S},
+    )
+    return _reconnecting_when_stale(engine)
 
 
 def open_engine(value: str) -> Engine:
     """An engine for a database that must already exist, for commands that
     only read it: a SQLite file that is not there raises ``ValueError``
     rather than being created empty."""
-    url = database_url(value)
-    parsed = make_url(url) if "://" in url else None
-    if parsed is not None and parsed.get_backend_name() == "sqlite":
-        path = parsed.database
+    if database_backend(value) == "sqlite":
+        path = make_url(database_url(value)).database
         if path and path != ":memory:" and not Path(path).exists():
             raise ValueError(
                 f"no database at {path}; `prober run` or `prober once` creates it"
