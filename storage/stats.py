@@ -193,8 +193,8 @@ def _gather_postgres(column: Any) -> Any:
 
 
 def _gather_sqlite(column: Any) -> Any:
-    # Seventeen significant digits give back the stored double exactly;
-    # group_concat's own text keeps fifteen. It skips the NULLs.
+    # Seventeen significant digits give back the stored double to within
+    # its last bit; group_concat's own text keeps fifteen. It skips NULLs.
     text = case((column.is_not(None), func.printf("%.17g", column)))
     return func.group_concat(text)
 
