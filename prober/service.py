@@ -11,6 +11,7 @@ from the shared database.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from dataclasses import dataclass
@@ -42,11 +43,30 @@ from storage.migrate import upgrade
 from storage.stats import last_started, spend_since, token_averages
 from storage.sweeps import last_sweeps
 
-__all__ = ["Service", "ServiceOptions", "parse_listen"]
+__all__ = ["Service", "ServiceOptions", "parse_listen", "settle_heap"]
 
 log = logging.getLogger(__name__)
 
 _OBSERVED_TOKENS_DAYS = 7
+# Young collections ten times rarer than Python's default (700): each costs
+# well under a millisecond, and fewer of them promote less to the old
+# generations whose collections are the long pauses.
+_GC_THRESHOLD = (7000, 10, 10)
+
+
+def settle_heap() -> None:
+    """After start-up: collect once, then freeze what survived (catalog,
+    jobs, metric children, imported modules) so no later collection walks
+    it again, and make young collections rarer.
+
+    Without this, full collections walk every object start-up made, and
+    their pauses (100-300 ms at 1,000 jobs) land in the event loop that
+    times probes. Process-wide: ``prober run`` calls it once.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*_GC_THRESHOLD)
+    log.debug("heap settled: %d objects frozen", gc.get_freeze_count())
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +125,7 @@ class Service:
             loop.add_signal_handler(sig, stop.set)
         try:
             await self.start()
+            settle_heap()
             await stop.wait()
             log.info("stopping; a second signal cuts probes in flight")
             for sig in (signal.SIGINT, signal.SIGTERM):
