@@ -117,7 +117,7 @@ async def _work(
         )
         service = Service(catalog, options)
         lags: list[tuple[float, float]] = []
-        gc_pauses: list[float] = []
+        gc_pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
         timer = _gc_timer(gc_pauses)
         stop = asyncio.Event()
         await service.start()
@@ -155,8 +155,12 @@ async def _work(
         "settled": settle,
         "lag_p99_start_ms": quantiles(starting, [99])[0] * 1e3,
         "lag_p99_after_start_ms": quantiles(steady, [99])[0] * 1e3,
-        "gc_full_collections": len(gc_pauses),
-        "gc_full_pause_max_ms": max(gc_pauses, default=0.0) * 1e3,
+        "gc_full_collections": len(gc_pauses[2]),
+        "gc_full_pause_max_ms": max(gc_pauses[2], default=0.0) * 1e3,
+        "gc_pause_max_ms_by_generation": [
+            max(gc_pauses[generation], default=0.0) * 1e3 for generation in range(3)
+        ],
+        "gc_collections_by_generation": [len(gc_pauses[g]) for g in range(3)],
     }
 
 
@@ -167,17 +171,15 @@ def _start_window_s(jobs: int, interval_s: float) -> float:
     return min(max(5.0, jobs / FIRST_RUNS_PER_S), interval_s) + 1.0
 
 
-def _gc_timer(pauses: list[float]) -> Any:
-    """A gc callback noting how long each full (generation 2) collection took."""
+def _gc_timer(pauses: dict[int, list[float]]) -> Any:
+    """A gc callback noting how long each collection took, by generation."""
     started = [0.0]
 
     def callback(phase: str, info: dict[str, Any]) -> None:
-        if info["generation"] != 2:
-            return
         if phase == "start":
             started[0] = time.perf_counter()
         else:
-            pauses.append(time.perf_counter() - started[0])
+            pauses[info["generation"]].append(time.perf_counter() - started[0])
 
     return callback
 
