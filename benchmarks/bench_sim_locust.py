@@ -6,10 +6,12 @@ and requests/s per core Locust generates against it.
   client on the other), and reads its table back.
 * Locust: the simulator on one CPU with a model that answers at once (first
   token after 1 ms, 8 tokens at 100,000 tokens/s), Locust headless on the
-  other CPU with users that stream back to back
-  (:mod:`benchmarks.locust_users`). Requests/s per core is the rate divided
-  by the CPU share Locust used, so it stays meaningful when the simulator,
-  not Locust, is the limit; the table shows both CPU shares.
+  other CPU running prober's own capacity test, ``loadtests/locustfile.py``
+  (its ``StreamingChatUser``: the ``ping`` prompt, ``max_tokens`` 8, read
+  and timed as a probe), steady shape, no think time, nothing stored.
+  Requests/s per core is the rate divided by the CPU share Locust used, so
+  it stays meaningful when the simulator, not Locust, is the limit; the
+  table shows both CPU shares.
 
     python -m benchmarks.bench_sim_locust [--full]
 """
@@ -27,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_simulator import start_simulator
+from benchmarks.bench_simulator import MODEL, start_simulator
 from benchmarks.common import ROOT, load_average, pin_to, print_table, process_cpu_s
 
 _ROW = re.compile(
@@ -41,6 +43,13 @@ queue = 0
 prefill_tokens_per_s = 1e12
 ttft = { median_s = 0.001, sigma = 0.0 }
 decode = { median_tokens_per_s = 100000.0, sigma = 0.0, chunk_jitter = 0.0 }
+"""
+# The benchmark model, added to prober's catalog for the load test.
+_CATALOG = """
+[models.bench]
+display_name = "Benchmark"
+price_per_mtok = 0.0
+context_window = 131072
 """
 
 
@@ -77,6 +86,7 @@ def locust_rate(users: int, seconds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="locust-") as scratch:
         profile = Path(scratch) / "fast.toml"
         profile.write_text(_FAST_PROFILE)
+        (Path(scratch) / "prober.toml").write_text(_CATALOG)
         simulator, port = start_simulator(str(profile))
         try:
             return _run_locust(port, simulator.pid, users, seconds, Path(scratch))
@@ -95,12 +105,19 @@ def _run_locust(
         "-m",
         "locust",
         "-f",
-        str(ROOT / "benchmarks" / "locust_users.py"),
+        str(ROOT / "loadtests" / "locustfile.py"),
         "--headless",
-        f"--users={users}",
-        f"--spawn-rate={users}",
-        f"--run-time={seconds}s",
         f"--host=http://127.0.0.1:{port}",
+        "--shape=steady",
+        f"--base-users={users}",
+        f"--duration-s={seconds}",
+        "--think-s=0",
+        f"--prober-config={scratch / 'prober.toml'}",
+        f"--models={MODEL}",
+        "--probes=ping",
+        "--max-tokens=8",
+        "--no-store",
+        "--metrics-listen=off",
         f"--csv={scratch / 'locust'}",
         "--only-summary",
         "--loglevel=WARNING",
@@ -116,10 +133,15 @@ def _run_locust(
         text=True,
         preexec_fn=pin_to(1),
     )
+    # The shape ends the run; this only bounds a run that hangs.
+    deadline = time.monotonic() + seconds + 60
     server_cpu, wall = process_cpu_s(server_pid), time.perf_counter()
     cpu = 0.0
     while process.poll() is None:  # CPU must be read before the process exits
         cpu = process_cpu_s(process.pid)
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"locust still running {seconds + 60} s after start")
         time.sleep(0.2)
     wall = time.perf_counter() - wall
     server_cpu = process_cpu_s(server_pid) - server_cpu
@@ -191,7 +213,7 @@ def _print(result: dict[str, Any]) -> None:
     )
     lo = result["locust"]
     print_table(
-        "Locust (FastHttpUser, headless, one process) against the simulator",
+        "Locust (loadtests/locustfile.py, headless, one process) against the simulator",
         [
             "users",
             "requests",

@@ -72,7 +72,7 @@ def ranking(
         engine, ("ttft_s", "output_tokens_per_s"), since, now, models, probes, vantage
     )
     counts = outcome_counts(engine, since, now, (), vantage, models, NOT_AVAILABILITY)
-    quality = quality_means(engine, since, now)
+    quality = quality_means(engine, since, now, models)
     spend = spend_since(engine, since, vantage, models)
     up = uptime(engine, catalog, window, now, vantage, models)
 

@@ -70,7 +70,7 @@ def ranking_sections(
 def _quality_by_task(
     engine: Engine, catalog: Catalog, since: datetime, now: datetime
 ) -> Section:
-    means = quality_by_task(engine, since, now)
+    means = quality_by_task(engine, since, now, list(catalog.models))
     tasks = sorted({task for _, task in means})
     columns = [Column("model", "model", numeric=False)]
     columns += [Column(task, task, _fixed(2)) for task in tasks]
@@ -87,7 +87,7 @@ def _quality_by_task(
 def _spend_by_day(
     engine: Engine, catalog: Catalog, since: datetime, now: datetime
 ) -> Section:
-    spend = spend_by_day(engine, since, now)
+    spend = spend_by_day(engine, since, now, list(catalog.models))
     days = sorted({day for _, day in spend})
     columns = [Column("model", "model", numeric=False)]
     columns += [Column(day, day, _fixed(4)) for day in days]

@@ -8,8 +8,10 @@ the others. The guarantees, and where they come from:
 * coalescing: runs missed while the process was busy collapse into one;
 * misfire grace: a run later than the grace time is dropped and counted
   (``reason="missed"``) rather than fired late;
-* jitter spreads jobs that share an interval, and first runs are staggered
-  over a few seconds so a fresh start probes every model without a burst;
+* jitter spreads jobs that share an interval, and first runs are spread
+  evenly over a start-up window (five seconds, longer for many jobs: at
+  most :data:`FIRST_RUNS_PER_S` a second, never past a job's interval) so a
+  fresh start probes every model without a burst;
 * a hard timeout per run: the runner records a probe cut at the job's
   timeout as a ``total_timeout`` row; this module's own limit, a little
   longer, cancels anything else that hangs so later runs are never blocked;
@@ -48,6 +50,8 @@ JobRunner = Callable[[Job], Awaitable[None]]
 Housekeeping = Callable[[], Awaitable[None]]
 
 _FIRST_RUN_SPREAD_S = 5.0
+FIRST_RUNS_PER_S = 20.0
+"""Start-up pace: 1,000 jobs take 50 s to make their first runs."""
 _CUT_SLACK_S = 10.0
 _HOUSEKEEPING = "housekeeping:"
 
@@ -67,6 +71,7 @@ class ProbeScheduler:
         self._cut_slack_s = cut_slack_s
         self._jobs: dict[str, Job] = {}
         self._planned: dict[str, datetime] = {}
+        self._pending: list[tuple[Job, datetime | None]] = []
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
@@ -82,10 +87,17 @@ class ProbeScheduler:
     def add(self, job: Job, last_run: datetime | None = None) -> None:
         """Schedule ``job``; with ``last_run`` (from the database) its first
         run waits until a full interval after it, so restarting prober does
-        not repeat a daily sweep or a coding task that just ran."""
+        not repeat a daily sweep or a coding task that just ran. Jobs added
+        before :meth:`start` get their first runs there, spread together."""
         self._jobs[job.id] = job
+        if not self._scheduler.running:
+            self._pending.append((job, last_run))
+            return
         spread = random.uniform(0, min(_FIRST_RUN_SPREAD_S, job.interval_s))
-        first = datetime.now(UTC) + timedelta(seconds=spread)
+        self._schedule(job, last_run, spread)
+
+    def _schedule(self, job: Job, last_run: datetime | None, offset_s: float) -> None:
+        first = datetime.now(UTC) + timedelta(seconds=offset_s)
         if last_run is not None:
             first = max(first, last_run + timedelta(seconds=job.interval_s))
         self._scheduler.add_job(
@@ -98,6 +110,17 @@ class ProbeScheduler:
             name=f"{job.name} {job.model}",
             next_run_time=first,
         )
+
+    def _schedule_pending(self) -> None:
+        """First runs evenly over the start-up window, each at a random point
+        of its own slot, in random order so no model or probe goes first."""
+        pending, self._pending = self._pending, []
+        random.shuffle(pending)
+        count = len(pending)
+        window_s = max(_FIRST_RUN_SPREAD_S, count / FIRST_RUNS_PER_S)
+        for slot, (job, last_run) in enumerate(pending):
+            width = min(window_s, job.interval_s)
+            self._schedule(job, last_run, width * (slot + random.random()) / count)
 
     def every(
         self, name: str, interval_s: float, task: Housekeeping, first_in_s: float
@@ -117,6 +140,7 @@ class ProbeScheduler:
         return len(self._jobs)
 
     def start(self) -> None:
+        self._schedule_pending()
         self._scheduler.start()
         log.info("scheduler started with %d probe jobs", self.job_count)
 

@@ -11,6 +11,7 @@ from the shared database.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -45,12 +46,28 @@ from storage.migrate import upgrade
 from storage.stats import last_started, spend_since, token_averages
 from storage.sweeps import last_sweeps
 
-__all__ = ["Service", "ServiceOptions", "parse_listen"]
+__all__ = ["Service", "ServiceOptions", "parse_listen", "settle_heap"]
 
 log = logging.getLogger(__name__)
 
 _OBSERVED_TOKENS_DAYS = 7
 _WRITE_BUSY_TIMEOUT_S = 5.0
+
+
+def settle_heap() -> None:
+    """After start-up: collect once, then freeze what survived (catalog,
+    jobs, metric children, imported modules) so no later collection walks
+    it again.
+
+    Without this, full collections walk every object start-up made, and
+    their pauses (100-300 ms at 1,000 jobs) land in the event loop that
+    times probes. Python's collection thresholds stay as they are: raising
+    them made each young collection longer (up to 55 ms against 11 ms in
+    the scheduler benchmark). Process-wide: ``prober run`` calls it once.
+    """
+    gc.collect()
+    gc.freeze()
+    log.debug("heap settled: %d objects frozen", gc.get_freeze_count())
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +137,7 @@ class Service:
             loop.add_signal_handler(sig, stop.set)
         try:
             await self.start()
+            settle_heap()
             await stop.wait()
             log.info("stopping; a second signal cuts probes in flight")
             for sig in (signal.SIGINT, signal.SIGTERM):

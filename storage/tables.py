@@ -55,7 +55,21 @@ class ProbeResult(SQLModel, table=True):
 
     __tablename__ = "probe_results"
     __table_args__ = (
-        Index("ix_probe_results_model_probe_started", "model", "probe", "started_at"),
+        # Covering for the reports: they read these columns from the index
+        # alone (migration 0005).
+        Index(
+            "ix_probe_results_report",
+            "model",
+            "probe",
+            "started_at",
+            "ok",
+            "vantage",
+            "error_type",
+            "ttft_s",
+            "output_tokens_per_s",
+            "cost_usd",
+            "quality",
+        ),
         Index("ix_probe_results_started", "started_at"),
     )
 

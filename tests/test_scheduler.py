@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from prober.metrics import ProberMetrics
 from prober.plan import Job
-from prober.scheduler import ProbeScheduler
+from prober.scheduler import FIRST_RUNS_PER_S, ProbeScheduler
 
 
 def _job(interval_s: float, timeout_s: float = 5.0) -> Job:
@@ -119,3 +119,26 @@ async def test_a_restart_resumes_after_the_last_run() -> None:
         scheduler.shutdown()
     # The sweep that ran ten minutes ago waits out its hour; the others run.
     assert sorted(ran) == ["context:qwen3-32b", "ping:glm-5"]
+
+
+async def test_first_runs_are_spread_evenly_over_the_start_up_window() -> None:
+    async def run(job: Job) -> None:
+        return None
+
+    scheduler = ProbeScheduler(run, ProberMetrics())
+    count = 200  # at FIRST_RUNS_PER_S, a window of count / 20 = 10 s
+    for number in range(count):
+        scheduler.add(Job(f"model-{number}", "ping", ("ping",), 3600.0, 0.0, 5.0))
+    before = datetime.now(UTC)
+    scheduler.start()
+    try:
+        firsts = sorted(job.next_run_time for job in scheduler._scheduler.get_jobs())
+    finally:
+        scheduler.shutdown()
+    window_s = count / FIRST_RUNS_PER_S
+    slot_s = window_s / count
+    # One first run in each slot of the window: no burst, no gap (slack for
+    # the time scheduling itself takes on a busy machine).
+    for slot, first in enumerate(firsts):
+        offset_s = (first - before).total_seconds()
+        assert slot * slot_s <= offset_s < (slot + 1) * slot_s + 0.2
