@@ -181,8 +181,7 @@ def latency_samples(
         rows = list(connection.execute(statement))
     return {
         (row[0], row[1]): {
-            name: _floats(values)
-            for name, values in zip(fields, row[2:], strict=True)
+            name: _floats(values) for name, values in zip(fields, row[2:], strict=True)
         }
         for row in rows
     }
