@@ -13,9 +13,9 @@ late it wakes (the lag every timing taken there carries); resident memory is
 read at the start, every 10 s and at the end. At the end, every probe fired
 must be a row in the database (``rows == fired``). Beside them: ``nominal``,
 jobs x window / interval, and ``due``, the runs the scheduler planned in the
-window (started plus skipped); due falls short of nominal because
-APScheduler 3 counts each interval from the previous run's jittered time, so
-a job's mean period is its interval plus half its jitter.
+window (started plus skipped). Due may fall short of nominal by up to one
+run per job (a job's first run comes within its start-up slot, its last may
+fall just past the window), never by a share of the window.
 
 Quick mode soaks for about a minute, full mode for five.
 

@@ -8,7 +8,11 @@ the others. The guarantees, and where they come from:
 * coalescing: runs missed while the process was busy collapse into one;
 * misfire grace: a run later than the grace time is dropped and counted
   (``reason="missed"``) rather than fired late;
-* jitter spreads jobs that share an interval, and first runs are spread
+* jitter spreads jobs that share an interval without slowing them: each run
+  falls at a random point of the first ``jitter_s`` of its own slot (first
+  run plus a whole number of intervals), so a job runs once per interval on
+  average (APScheduler's own jitter counts each interval from the previous
+  jittered run and so adds half the jitter to every period); first runs are spread
   evenly over a start-up window (five seconds, longer for many jobs: at
   most :data:`FIRST_RUNS_PER_S` a second, never past a job's interval) so a
   fresh start probes every model without a burst;
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -42,7 +47,7 @@ from prober.metrics import ProberMetrics
 from prober.plan import Job
 from storage.outage import outage_cause
 
-__all__ = ["ProbeScheduler"]
+__all__ = ["ProbeScheduler", "SlotTrigger"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,31 @@ FIRST_RUNS_PER_S = 20.0
 """Start-up pace: 1,000 jobs take 50 s to make their first runs."""
 _CUT_SLACK_S = 10.0
 _HOUSEKEEPING = "housekeeping:"
+
+
+class SlotTrigger(IntervalTrigger):
+    """Runs at ``start`` and then once in each later interval-long slot, at a
+    random point of the slot's first ``jitter_s`` seconds. Jitter never adds
+    up: the n-th run is n intervals after ``start`` plus at most ``jitter_s``,
+    however late the runs before it fell."""
+
+    def __init__(self, interval_s: float, jitter_s: float, start: datetime) -> None:
+        super().__init__(seconds=interval_s, start_date=start, timezone=UTC)
+        self.jitter_s = jitter_s
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        if previous_fire_time is None:
+            return super().get_next_fire_time(None, now)
+        start = self.start_date.timestamp()
+        since = previous_fire_time.timestamp() - start
+        # Times are kept to the microsecond, so a run on its slot's very start
+        # may read a hair early; the microsecond keeps it in its own slot.
+        slot = math.floor((since + 1e-6) / self.interval_length) + 1
+        offset = random.uniform(0, self.jitter_s) if self.jitter_s else 0.0
+        moment = start + slot * self.interval_length + offset
+        return datetime.fromtimestamp(moment, tz=UTC)
 
 
 class ProbeScheduler:
@@ -102,9 +132,7 @@ class ProbeScheduler:
             first = max(first, last_run + timedelta(seconds=job.interval_s))
         self._scheduler.add_job(
             self._run_job,
-            IntervalTrigger(
-                seconds=job.interval_s, jitter=job.jitter_s or None, timezone=UTC
-            ),
+            SlotTrigger(job.interval_s, job.jitter_s, first),
             args=(job,),
             id=job.id,
             name=f"{job.name} {job.model}",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 from prober.metrics import ProberMetrics
 from prober.plan import Job
-from prober.scheduler import FIRST_RUNS_PER_S, ProbeScheduler
+from prober.scheduler import FIRST_RUNS_PER_S, ProbeScheduler, SlotTrigger
 
 
 def _job(interval_s: float, timeout_s: float = 5.0) -> Job:
@@ -142,3 +143,41 @@ async def test_first_runs_are_spread_evenly_over_the_start_up_window() -> None:
     for slot, first in enumerate(firsts):
         offset_s = (first - before).total_seconds()
         assert slot * slot_s <= offset_s < (slot + 1) * slot_s + 0.2
+
+
+def test_jitter_moves_each_run_within_its_slot_and_never_adds_up() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    trigger = SlotTrigger(60.0, 6.0, start)
+    runs = [start]
+    for _ in range(1_000):
+        runs.append(trigger.get_next_fire_time(runs[-1], runs[-1]))
+
+    offsets = [
+        (run - start).total_seconds() - 60.0 * slot for slot, run in enumerate(runs)
+    ]
+    assert min(offsets) >= 0.0
+    assert max(offsets) <= 6.0
+    assert len({round(offset, 3) for offset in offsets}) > 900
+    # 1,000 runs span 1,000 intervals: no half-jitter added to each period.
+    assert 60_000 <= (runs[-1] - start).total_seconds() <= 60_006
+
+
+def test_without_jitter_runs_fall_on_the_interval() -> None:
+    # 0.3 s is not exact in binary and times are kept to the microsecond:
+    # each run must still land in the next slot, never repeat one.
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    trigger = SlotTrigger(0.3, 0.0, start)
+    runs = [start]
+    for _ in range(1_000):
+        runs.append(trigger.get_next_fire_time(runs[-1], runs[-1]))
+
+    steps = {round((b - a).total_seconds(), 5) for a, b in pairwise(runs)}
+    assert steps == {0.3}
+
+
+def test_a_late_run_does_not_shift_the_slots_after_it() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    trigger = SlotTrigger(60.0, 0.0, start)
+    late = start + timedelta(seconds=60 + 45)
+
+    assert trigger.get_next_fire_time(late, late) == start + timedelta(seconds=120)
