@@ -167,15 +167,7 @@ def _read_stream(call: _Call, response: HTTPSocketPoolResponse) -> None:
     call.end_ns = now
     _drain(response, call)
 
-    tail = decoder.close()
-    if tail is not None and not reader.done:
-        reader.feed_event(tail)
-    if reader.events == 0 and decoder.comments == 0:
-        raise StreamFault(ErrorType.PROTOCOL_ERROR, "no server-sent events")
-    if not reader.finished:
-        raise StreamFault(
-            ErrorType.STREAM_ERROR, "stream ended before a finish reason or [DONE]"
-        )
+    reader.end_of_stream(decoder)
 
 
 def _read_body(call: _Call, response: HTTPSocketPoolResponse) -> None:

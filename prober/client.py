@@ -382,15 +382,7 @@ class StreamingClient:
             if reader.done:
                 break
         call.end_ns = now
-        tail = decoder.close()
-        if tail is not None and not reader.done:
-            reader.feed_event(tail)
-        if reader.events == 0 and decoder.comments == 0:
-            raise StreamFault(ErrorType.PROTOCOL_ERROR, "no server-sent events")
-        if not reader.finished:
-            raise StreamFault(
-                ErrorType.STREAM_ERROR, "stream ended before a finish reason or [DONE]"
-            )
+        reader.end_of_stream(decoder)
 
     async def _read_body(self, call: _Call, response: aiohttp.ClientResponse) -> None:
         raw, first_ns = await self._read_bounded(

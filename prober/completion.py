@@ -25,7 +25,7 @@ import json
 from typing import Any
 
 from prober.outcome import ErrorType
-from prober.sse import SSEEvent
+from prober.sse import SSEDecoder, SSEEvent
 
 __all__ = ["CompletionReader", "StreamFault", "Usage"]
 
@@ -125,6 +125,19 @@ class CompletionReader:
         if not isinstance(chunk, dict):
             raise StreamFault(ErrorType.PROTOCOL_ERROR, "stream chunk is not an object")
         self._take_chunk(chunk, event.arrived_ns, "delta")
+
+    def end_of_stream(self, decoder: SSEDecoder) -> None:
+        """The stream closed: take the event still in ``decoder`` and raise
+        :class:`StreamFault` unless the server said the answer was complete."""
+        tail = decoder.close()
+        if tail is not None and not self.done:
+            self.feed_event(tail)
+        if self.events == 0 and decoder.comments == 0:
+            raise StreamFault(ErrorType.PROTOCOL_ERROR, "no server-sent events")
+        if not self.finished:
+            raise StreamFault(
+                ErrorType.STREAM_ERROR, "stream ended before a finish reason or [DONE]"
+            )
 
     def feed_body(self, body: Any, arrived_ns: int) -> None:
         """Take a whole non-streamed completion, timed as one chunk."""
