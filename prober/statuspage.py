@@ -16,7 +16,7 @@ import numpy as np
 from aiohttp import web
 
 from prober.api import API_KEY, ApiContext, model_states
-from prober.uptime import WINDOWS, uptime
+from prober.uptime import NOT_AVAILABILITY, WINDOWS, uptime
 from storage.queries import ttft_series
 from storage.stats import latency_samples, outcome_counts
 
@@ -58,13 +58,19 @@ async def _gather(context: ApiContext, now: datetime) -> dict[str, Any]:
         window: await reads.run(uptime, context.catalog, window, now)
         for window in WINDOWS
     }
+    # Like uptime, latency and error rate leave out the context sweep, whose
+    # long prompts measure the prompt rather than the model's health.
+    probes = [p for p in context.catalog.tasks if p not in NOT_AVAILABILITY]
+    day = now - _DAY
     return {
         "states": await model_states(context, now),
         "uptime": uptimes,
-        "ttft": await reads.run(latency_samples, ("ttft_s",), now - _DAY, now, models),
-        "counts": await reads.run(outcome_counts, now - _DAY, now, (), None, models),
+        "ttft": await reads.run(latency_samples, ("ttft_s",), day, now, models, probes),
+        "counts": await reads.run(
+            outcome_counts, day, now, (), None, models, NOT_AVAILABILITY
+        ),
         "series": await reads.run(
-            ttft_series, models, now - _CHART_SPAN, _CHART_BUCKET_S
+            ttft_series, models, now - _CHART_SPAN, _CHART_BUCKET_S, NOT_AVAILABILITY
         ),
     }
 

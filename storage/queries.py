@@ -187,9 +187,14 @@ def _rollup(row: Any) -> dict[str, Any]:
 
 
 def ttft_series(
-    engine: Engine, models: Sequence[str], since: datetime, bucket_s: int
+    engine: Engine,
+    models: Sequence[str],
+    since: datetime,
+    bucket_s: int,
+    skip_probes: Sequence[str] = (),
 ) -> dict[str, list[tuple[datetime, float]]]:
-    """Per model: the median TTFT of successful probes per bucket."""
+    """Per model: the median TTFT of successful probes per bucket, probes in
+    ``skip_probes`` left out."""
     r = _table(ProbeResult)
     statement = select(r.c.model, r.c.started_at, r.c.ttft_s).where(
         r.c.model.in_(list(models)),
@@ -197,6 +202,8 @@ def ttft_series(
         r.c.ttft_s.is_not(None),
         r.c.started_at >= since,
     )
+    if skip_probes:
+        statement = statement.where(r.c.probe.not_in(list(skip_probes)))
     buckets: dict[str, dict[float, list[float]]] = defaultdict(
         lambda: defaultdict(list)
     )

@@ -43,6 +43,19 @@ async def page_url(tmp_path: Path) -> AsyncIterator[str]:
         at = offset - minutes * 60
         writer.submit(result_row(at, ttft_s=0.2 + minutes / 100))
         writer.submit(result_row(at, model="qwen3-32b", ttft_s=0.4))
+    # Context sweep requests: long prompts, slow and sometimes cut. The page
+    # leaves them out of latency, error rate and chart, as it does of uptime.
+    for minutes in (50, 40, 30, 20, 10):
+        writer.submit(
+            result_row(offset - minutes * 60, model="qwen3-32b", probe="context",
+                       ttft_s=30.0, context_tokens=128_000)
+        )  # fmt: skip
+    writer.submit(
+        result_row(
+            offset - 5 * 60, model="qwen3-32b", probe="context", ok=False,
+            error_type="total_timeout", ttft_s=None,
+        )
+    )  # fmt: skip
     writer.submit(
         result_row(
             offset - 30,
@@ -156,7 +169,8 @@ async def test_a_person_sees_every_model_state_uptime_latency_and_errors(
     qwen = [" ".join(cell.split()) for cell in page.rows["model-qwen3-32b"]]
     assert qwen[1] == "down"
     assert qwen[3] == f"{30 / 31 * 100:.2f}%"  # 24 h: 30 successes, 1 failure
-    assert qwen[6] == "400 ms"
+    assert qwen[6] == "400 ms" and qwen[7] == "400 ms"  # p50, p95: pings only
+    assert qwen[8] == f"{1 / 31 * 100:.2f}%"
     assert "http_5xx" in qwen[9] and "upstream overloaded" in qwen[9]
 
     kimi = [" ".join(cell.split()) for cell in page.rows["model-kimi-k2.5"]]
