@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from prober.catalog import Catalog, build_catalog
 from prober.config import Config, load_config
@@ -24,11 +26,11 @@ from prober.context.console import (
     show_sweep_costs,
     store_sweeps,
 )
-from prober.exceptions import ConfigError, ProberError
+from prober.exceptions import ConfigError, ProberError, SetupError
 from prober.grader import grading_pool
 from prober.runner import ProbeRun
 from prober.tabular import FORMATS
-from storage.engine import database_backend
+from storage.engine import database_backend, describe_database
 
 __all__ = ["main"]
 
@@ -71,6 +73,13 @@ class _Group(click.Group):
 @click.version_option(package_name="prober")
 def main() -> None:
     """Monitor hosted LLM coding models: uptime, latency, errors, quality, cost."""
+
+
+def _database_failure(doing: str, url: str, exc: SQLAlchemyError) -> SetupError:
+    """One line for a database prober cannot use: which one (password
+    hidden) and the driver's own reason."""
+    cause = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    return SetupError(f"cannot {doing} the database {describe_database(url)}: {cause}")
 
 
 def _check_database(
@@ -199,6 +208,10 @@ def once(
             target, api_key_env, list(models) or list(catalog.models)
         )
     selection = _selection(catalog, models, probes)
+    store = database or config.prober.database
+    # The database is made ready before any probe runs (and is paid for), so
+    # one that cannot be used stops the command before any work.
+    engine = None if no_store else _prepared_database(store)
     show_sweep_costs(catalog, selection, _stderr)
 
     grading = grading_pool(config.grading)
@@ -213,10 +226,9 @@ def once(
             )  # fmt: skip
     finally:
         grading.close()
-    if not no_store:
-        _store(runs, database or config.prober.database)
-        target = database or config.prober.database
-        store_sweeps(sweeps, target, Path(_spill_name(target)))
+    if engine is not None:
+        _store(runs, engine, store)
+        store_sweeps(sweeps, store, Path(_spill_name(store)))
     if as_json:
         for run in runs:
             click.echo(json.dumps(_json_record(run.record)))
@@ -283,16 +295,29 @@ class _ProgressBar:
             self._bar.stop()
 
 
-def _store(runs: list[ProbeRun], database: str) -> None:
-    from storage import ResultWriter, create_schema, make_engine
+def _prepared_database(database: str) -> Engine:
+    from storage import create_schema, make_engine
 
     engine = make_engine(database)
-    create_schema(engine)
+    try:
+        create_schema(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise _database_failure("prepare", database, exc) from None
+    return engine
+
+
+def _store(runs: list[ProbeRun], engine: Engine, database: str) -> None:
+    """Write the rows through the result writer, which spills what a
+    database gone away since the start cannot take."""
+    from storage import ResultWriter
+
     writer = ResultWriter(engine, Path(_spill_name(database)))
     writer.start()
     for run in runs:
         writer.submit(dict(run.record))
     writer.close()
+    engine.dispose()
 
 
 def _spill_name(database: str) -> str:
@@ -383,8 +408,12 @@ def current(config_path: str | None, database: str | None) -> None:
         engine = open_engine(url)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    revision = current_revision(engine)
-    engine.dispose()
+    try:
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        raise _database_failure("read", url, exc) from None
+    finally:
+        engine.dispose()
     click.echo(f"database at {revision or 'no revision'}; newest {head_revision()}")
 
 
@@ -483,7 +512,10 @@ def report(
         last=last,
     )
     console = Console(width=None if sys.stdout.isatty() else 200)
-    run_reports([name], options, console)
+    try:
+        run_reports([name], options, console)
+    except SQLAlchemyError as exc:
+        raise _database_failure("read", options.database, exc) from None
 
 
 @main.command()

@@ -17,10 +17,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 from sqlalchemy import Engine, inspect
-from sqlalchemy.exc import OperationalError
 
 from prober.catalog import Catalog
 from prober.tabular import Section, render_json, render_text, rich_table
+from storage.engine import describe_database
 
 __all__ = [
     "REPORTS",
@@ -120,13 +120,10 @@ def _open(database: str) -> Engine:
 
 
 def _require_results(engine: Engine, database: str) -> None:
-    try:
-        present = inspect(engine).has_table("probe_results")
-    except OperationalError as exc:
-        raise click.ClickException(f"cannot read {database}: {exc.orig}") from None
-    if not present:
+    if not inspect(engine).has_table("probe_results"):
         raise click.ClickException(
-            f"{database} holds no results yet; run `prober run` or `prober once` first"
+            f"{describe_database(database)} holds no results yet; run `prober run` "
+            "or `prober once` first"
         )
 
 

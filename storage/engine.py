@@ -16,6 +16,7 @@ __all__ = [
     "create_schema",
     "database_backend",
     "database_url",
+    "describe_database",
     "make_engine",
     "open_engine",
 ]
@@ -69,6 +70,15 @@ def make_engine(value: str, *, busy_timeout_s: float = 30.0) -> Engine:
     return _reconnecting_when_stale(engine)
 
 
+def describe_database(value: str) -> str:
+    """The database named for a message: a SQLite file's path, or the URL
+    with its password hidden."""
+    url = make_url(database_url(value))
+    if database_backend(value) == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
 def open_engine(value: str) -> Engine:
     """An engine for a database that must already exist, for commands that
     only read it: a SQLite file that is not there raises ``ValueError``
@@ -77,7 +87,8 @@ def open_engine(value: str) -> Engine:
         path = make_url(database_url(value)).database
         if path and path != ":memory:" and not Path(path).exists():
             raise ValueError(
-                f"no database at {path}; `prober run` or `prober once` creates it"
+                f"no database at {path}; `prober run`, `prober once` or "
+                "`prober db upgrade` creates it"
             )
     return make_engine(value)
 
