@@ -526,9 +526,16 @@ def report(
 def simulate(host: str, port: int, profiles: str | None, seed: int | None) -> None:
     """Serve the simulator of the ten catalog models (OpenAI-compatible)."""
     import simulator
+    from simulator.banks import BankError
 
     _setup_logging(False)
-    simulator.run_server(host, port, profiles, seed, on_listening=_listening)
+    try:
+        simulator.run_server(host, port, profiles, seed, on_listening=_listening)
+    except (simulator.ProfileError, BankError) as exc:
+        raise SetupError(str(exc)) from None  # already names file, key, reason
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SetupError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def _listening(url: str) -> None:

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from click.testing import CliRunner
 from sim_helpers import TIMEOUT, chat_body
+
+from prober.cli import main
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -68,3 +71,16 @@ async def test_a_bad_profile_file_is_named_and_nothing_listens(tmp_path: Path) -
     assert process.returncode == 2
     assert stdout == b""
     assert f"{profile}: models.glm-5.capacty: unknown key".encode() in stderr
+
+
+def test_prober_simulate_names_a_bad_profile_file_in_one_line(tmp_path: Path) -> None:
+    profile = tmp_path / "mine.toml"
+    profile.write_text("[models.glm-5]\ncapacty = 3\n")
+
+    result = CliRunner().invoke(
+        main, ["simulate", "--port", "0", "--profiles", str(profile)]
+    )
+
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr == f"error: {profile}: models.glm-5.capacty: unknown key\n"
