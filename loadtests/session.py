@@ -241,6 +241,9 @@ class LoadSession:
 def _open_database(database: str) -> Engine:
     from storage import create_schema, make_engine
 
+    # Alembic's own INFO lines say nothing a capacity test's operator needs;
+    # storage logs the migration itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     engine = make_engine(database)
     create_schema(engine)
     return engine

@@ -2,7 +2,7 @@
 
 The estimate prices every job of the plan at catalog prices: runs per day
 times tokens per run, where tokens per run are the averages observed in the
-database when there are any, else the task's ``max_tokens`` (an upper bound)
+database when there are any, else the task's ``max_tokens``
 and the prompt's length at four characters a token.
 
 The budget counts what this prober spends per UTC day. When the day's spend

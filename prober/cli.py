@@ -166,6 +166,7 @@ def run(
         api_token=api_token_from_env(),
     )
     check_listen(*parse_listen(options.listen), options.allow_remote)
+    catalog.require_keys()  # before the simulator or the database is touched
     if options.shard is not None:
         parse_shard(options.shard)
     asyncio.run(Service(catalog, options, grading_pool(config.grading)).run())
@@ -362,9 +363,15 @@ def _results_table(runs: list[ProbeRun]) -> Table:
             else f"{r['output_tokens_per_s']:.0f}",
             "-" if r["output_tokens"] is None else str(r["output_tokens"]),
             "-" if r["quality"] is None else f"{r['quality']:.1f}",
-            "-" if r["cost_usd"] is None else f"{r['cost_usd']:.6f}",
+            "-" if r["cost_usd"] is None else _usd(r["cost_usd"]),
         )
     return table
+
+
+def _usd(amount: float) -> str:
+    """Dollars with every significant digit down to a billionth, so a ping
+    of one token at $0.35 per million reads 0.00000035, not 0.000000."""
+    return f"{amount:.9f}".rstrip("0").rstrip(".") or "0"
 
 
 @main.group()

@@ -154,6 +154,9 @@ def load_report(options: ReportOptions, console: Console) -> None:
             reports = load_reports(engine, options.run_ids, options.last)
     finally:
         engine.dispose()
+    if options.run_ids and not reports:
+        wanted = ", ".join(options.run_ids)
+        raise click.ClickException(f"no load-test run matches --run {wanted}")
     if options.fmt == "json":
         for item in reports:
             click.echo(json.dumps(item.to_dict()))

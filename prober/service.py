@@ -267,7 +267,7 @@ class Service:
         log.info(
             "estimated daily spend of this schedule at catalog prices: %.4f USD "
             "for %.0f probes a day (%.0f%% priced from observed token counts, "
-            "the rest at max_tokens, an upper bound)",
+            "the rest at each task's max_tokens)",
             estimate.total_usd,
             estimate.runs_per_day,
             estimate.observed_share * 100,

@@ -95,3 +95,13 @@ def test_grade_command_explains_a_score(tmp_path: Path) -> None:
     # Recursion fails past the recursion limit and nothing is documented.
     assert "deep-nesting" in grade["failed_checks"]
     assert 2 < grade["quality"] < 8
+
+
+def test_the_table_shows_a_ping_s_cost_to_its_last_digit(tmp_path: Path) -> None:
+    # A ping's few tokens at $0.25 per million cost well under a millionth
+    # of a dollar; the table must not round that to zero.
+    done = _once(tmp_path, "--model", "deepseek-v4-flash", "--no-store")
+    assert done.returncode == 0, done.stderr
+    row = next(line for line in done.stdout.splitlines() if "deepseek-v4-flash" in line)
+    cost = float(row.replace("│", " ").split()[-1])
+    assert 0 < cost < 1e-5

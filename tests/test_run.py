@@ -3,6 +3,7 @@ rows in SQLite, histograms on /metrics, a clean stop on SIGTERM."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sqlite3
@@ -92,3 +93,21 @@ def test_run_probes_all_ten_models_and_stops_cleanly(tmp_path: Path) -> None:
             "SELECT SUM(ok), COUNT(*) FROM probe_results WHERE probe = 'ping'"
         ).fetchone()
     assert total >= 10 and ok >= 1
+
+
+def test_a_missing_key_stops_run_before_anything_starts(tmp_path: Path) -> None:
+    environment = {
+        name: value for name, value in os.environ.items() if name != "GLOBAL_API_KEY"
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "prober", "run", "--provider", "global-api",
+         *RUN_OPTIONS, "--database", str(tmp_path / "prober.db")],
+        capture_output=True, text=True, timeout=60, env=environment,
+    )  # fmt: skip
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "error: provider 'global-api' needs its key in the environment variable "
+        "GLOBAL_API_KEY, which is not set"
+    ]
+    assert not (tmp_path / "prober.db").exists()

@@ -114,3 +114,8 @@ def test_cli_handles_an_empty_database(tmp_path: object) -> None:
     assert both.exit_code == 2 and "choose one report" in both.output
     result = runner.invoke(main, ["report", "--load", "--database", empty])
     assert result.exit_code == 0 and "no load-test runs" in result.output
+    named = runner.invoke(
+        main, ["report", "--load", "--run", "nope", "--database", empty]
+    )
+    assert named.exit_code == 1
+    assert "no load-test run matches --run nope" in named.stderr
