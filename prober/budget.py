@@ -3,7 +3,10 @@
 The estimate prices every job of the plan at catalog prices: runs per day
 times tokens per run, where tokens per run are the averages observed in the
 database when there are any, else the task's ``max_tokens``
-and the prompt's length at four characters a token.
+and the prompt's length at four characters a token. A context sweep runs
+many long requests: it is priced by
+:func:`~prober.context.estimate_sweep_cost` (or the observed averages per
+request times the ladder's length).
 
 The budget counts what this prober spends per UTC day. When the day's spend
 reaches the limit, every job but ``ping`` is paused until midnight UTC, so
@@ -19,6 +22,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from prober.catalog import Catalog
+from prober.context import PROBE as CONTEXT
+from prober.context import estimate_sweep_cost
 from prober.metrics import ProberMetrics
 from prober.plan import Job
 
@@ -67,6 +72,8 @@ def _run_cost(
     catalog: Catalog, model_id: str, probe: str, observed: TokenAverages
 ) -> tuple[float, bool]:
     seen_in, seen_out = observed.get((model_id, probe), (None, None))
+    if probe == CONTEXT:
+        return _sweep_cost(catalog, model_id, seen_in, seen_out)
     task = catalog.tasks[probe]
     input_tokens = seen_in or len(task.prompt) / _CHARS_PER_TOKEN
     output_tokens = seen_out or catalog.max_tokens(probe)
@@ -74,6 +81,21 @@ def _run_cost(
     output_price = model.price_per_mtok or 0.0
     cost = input_tokens * model.input_price_per_mtok + output_tokens * output_price
     return cost / 1e6, seen_out is not None
+
+
+def _sweep_cost(
+    catalog: Catalog, model_id: str, seen_in: float | None, seen_out: float | None
+) -> tuple[float, bool]:
+    """A context sweep is one run of many long requests: its ladder's
+    expected tokens, or the observed averages per request times the
+    ladder's length."""
+    sweep = estimate_sweep_cost(catalog, model_id)
+    if seen_out is None:
+        return sweep.cost_usd or 0.0, False
+    model = catalog.models[model_id]
+    input_cost = sweep.requests * (seen_in or 0.0) * model.input_price_per_mtok
+    output_cost = sweep.requests * seen_out * (model.price_per_mtok or 0.0)
+    return (input_cost + output_cost) / 1e6, True
 
 
 class DailyBudget:

@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from prober.budget import DailyBudget, estimate_daily_spend
-from prober.config import ProbeConfig
+from prober.catalog import build_catalog
+from prober.config import ProbeConfig, load_config
+from prober.context import PROBE as CONTEXT
+from prober.context import estimate_sweep_cost
 from prober.metrics import ProberMetrics
 from prober.plan import build_plan
 from tests.catalogs import catalog_with_tasks
@@ -67,3 +70,25 @@ def test_no_budget_never_pauses() -> None:
     budget.add(1e6, datetime.now(UTC))
     assert budget.allows(coding)
     assert metrics.registry.get_sample_value("prober_budget_limit_usd") == float("inf")
+
+
+def test_a_context_sweep_is_priced_as_its_whole_ladder() -> None:
+    catalog = build_catalog(load_config())
+    plan = [
+        job for job in build_plan(catalog)
+        if job.model == "glm-5" and job.probes == (CONTEXT,)
+    ]  # fmt: skip
+    (job,) = plan
+    sweeps_per_day = 86400 / job.interval_s
+    sweep = estimate_sweep_cost(catalog, "glm-5")
+    assert sweep.requests > 10  # the ladder of lengths times the depths
+
+    estimate = estimate_daily_spend(plan, catalog, {})
+    assert estimate.total_usd == pytest.approx(sweeps_per_day * sweep.cost_usd)
+    assert estimate.runs_per_day == pytest.approx(sweeps_per_day)
+
+    observed = {("glm-5", CONTEXT): (60_000.0, 12.0)}  # averages per request
+    estimate = estimate_daily_spend(plan, catalog, observed)
+    per_sweep = sweep.requests * 12.0 * 1.92 / 1e6  # output tokens priced only
+    assert estimate.total_usd == pytest.approx(sweeps_per_day * per_sweep)
+    assert estimate.observed_share == 1
