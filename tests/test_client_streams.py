@@ -3,6 +3,9 @@ record; and cutting the same bytes anywhere changes nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
 import pytest
 
 from prober.client import ChatRequest, Endpoint, StreamingClient
@@ -114,3 +117,26 @@ def test_cut_at_every_position_decodes_the_same(case: Case) -> None:
     whole = _outcome([data])
     for cut in range(len(data) + 1):
         assert _outcome([data[:cut], data[cut:]]) == whole, cut
+
+
+@pytest.mark.parametrize(
+    ("ahead_s", "low", "high"), [(120, 100.0, 120.0), (-60, 0.0, 0.0)]
+)
+async def test_retry_after_as_an_http_date_becomes_seconds_from_now(
+    ahead_s: int, low: float, high: float
+) -> None:
+    # RFC 9110 allows Retry-After as an IMF-fixdate; a date already past
+    # means "now", never a negative wait.
+    when = datetime.now(UTC) + timedelta(seconds=ahead_s)
+    script = Script(
+        [b'{"error": {"message": "Too many requests"}}'],
+        status=429,
+        content_type="application/json",
+        headers={"Retry-After": format_datetime(when, usegmt=True)},
+    )
+
+    measurement = await _measure(script)
+
+    assert measurement.error_type == "rate_limited"
+    assert measurement.retry_after_s is not None
+    assert low <= measurement.retry_after_s <= high
