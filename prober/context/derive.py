@@ -12,8 +12,12 @@
 * **Effective context**: the longest length at which accuracy stays within
   ``keep_ratio`` (90%) of the shortest length's, at that length and every
   shorter one. A length without answers ends the climb: nothing is claimed
-  past what was measured. When the climb reaches the ladder's top, the
-  figure is a lower bound (``effective_at_top``).
+  past what was measured, and the figure is a lower bound
+  (``effective_cut_by_errors``): a burst of errors at one length says
+  nothing about where the model stops reading, so such a sweep may raise
+  the published effective context but never lowers it. When the climb
+  reaches the ladder's top, the figure is a lower bound too
+  (``effective_at_top``).
 
 Cheap as it is, this runs in a worker thread in the service: numpy stays off
 the event loop that times requests.
@@ -95,6 +99,9 @@ class SweepFigures:
     effective_length: int | None
     effective_label: str | None
     effective_at_top: bool
+    # The climb stopped at a length whose requests all failed: the effective
+    # context is at least this.
+    effective_cut_by_errors: bool = False
     # Most requests failed: the sweep says nothing about the effective context.
     inconclusive: bool = False
 
@@ -112,6 +119,7 @@ def derive(points: list[Point], keep_ratio: float) -> SweepFigures:
     effective = None
     if failed * 2 <= len(points):
         effective = _effective(lengths, baseline, keep_ratio)
+    cut = _cut_by_errors(lengths, effective)
     return SweepFigures(
         cells=cells,
         lengths=lengths,
@@ -120,6 +128,7 @@ def derive(points: list[Point], keep_ratio: float) -> SweepFigures:
         effective_length=effective.length if effective else None,
         effective_label=effective.label if effective else None,
         effective_at_top=effective is not None and effective is lengths[-1],
+        effective_cut_by_errors=cut,
         inconclusive=failed * 2 > len(points),
     )
 
@@ -169,6 +178,16 @@ def _effective(
             break
         effective = figures
     return effective
+
+
+def _cut_by_errors(
+    lengths: tuple[LengthFigures, ...], effective: LengthFigures | None
+) -> bool:
+    """True when the length after ``effective`` got no answer at all."""
+    if effective is None:
+        return False
+    following = lengths.index(effective) + 1
+    return following < len(lengths) and lengths[following].accuracy is None
 
 
 def fit_prefill(lengths: tuple[LengthFigures, ...]) -> PrefillFit | None:

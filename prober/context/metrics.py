@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Gauge
 
+from prober.context.derive import SweepFigures
 from prober.context.sweep import SweepResult
 
 __all__ = ["ContextMetrics"]
@@ -54,13 +55,14 @@ class ContextMetrics:
             registry=registry,
         )
         self._lengths: dict[tuple[str, ...], set[str]] = {}
+        self._effective: dict[tuple[str, ...], int] = {}
 
     def observe(self, sweep: SweepResult) -> None:
         """Show ``sweep``'s figures in place of the model's previous ones."""
         labels = (sweep.model, sweep.provider, sweep.vantage)
         figures = sweep.figures
         if not figures.inconclusive:
-            _set(self.effective, labels, figures.effective_length)
+            self._publish_effective(labels, figures)
         _set(self.prefill, labels, figures.fit.tokens_per_s if figures.fit else None)
 
         seen = set()
@@ -72,6 +74,21 @@ class ContextMetrics:
             _set(self.accuracy, (*labels, label), None)
             _set(self.ttft, (*labels, label), None)
         self._lengths[labels] = seen
+
+    def _publish_effective(
+        self, labels: tuple[str, ...], figures: SweepFigures
+    ) -> None:
+        value = figures.effective_length
+        published = self._effective.get(labels)
+        if figures.effective_cut_by_errors and published is not None:
+            # A lower bound: errors at the next length may raise the figure
+            # shown, never lower it.
+            value = max(published, value or 0)
+        _set(self.effective, labels, value)
+        if value is None:
+            self._effective.pop(labels, None)
+        else:
+            self._effective[labels] = value
 
 
 def _set(gauge: Gauge, labels: tuple[str, ...], value: float | None) -> None:

@@ -281,8 +281,16 @@ def _log_result(result: SweepResult) -> None:
         result.model,
         result.duration_s,
         figures.effective_label or "none",
-        " (the ladder's top)" if figures.effective_at_top else "",
+        _bound(figures),
         f"{rate:.0f}" if rate else "unknown",
         sum(1 for run in result.runs if not run.ok),
         len(result.runs),
     )
+
+
+def _bound(figures: SweepFigures) -> str:
+    if figures.effective_at_top:
+        return " (the ladder's top)"
+    if figures.effective_cut_by_errors:
+        return " at least (the next length got no answer)"
+    return ""

@@ -77,6 +77,17 @@ def test_errors_leave_accuracy_to_the_answers_and_a_silent_length_ends_the_climb
     assert partly.effective_label == "64k"
     assert silent.lengths[2].accuracy is None
     assert silent.effective_label == "4k"
+    # 4k is only a lower bound: a burst of errors at 16k says nothing about
+    # where the model stops reading.
+    assert silent.effective_cut_by_errors and not silent.inconclusive
+    assert not partly.effective_cut_by_errors
+
+
+def test_a_length_that_answered_wrong_is_not_cut_by_errors() -> None:
+    figures = derive(sweep({"16k": (False, False, None)}), 0.9)
+
+    assert figures.effective_label == "4k"
+    assert not figures.effective_cut_by_errors and not figures.inconclusive
 
 
 def test_no_retrieval_at_the_shortest_length_means_no_effective_context() -> None:

@@ -4,6 +4,7 @@ figures match each model's profile, and the gauges show them."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -166,3 +167,31 @@ async def test_an_inconclusive_sweep_leaves_the_last_effective_context_shown(
     assert registry.get_sample_value("prober_context_effective_tokens", labels) == (
         32768
     )
+
+
+def test_errors_that_cut_the_climb_never_lower_the_effective_context_shown(
+    sweeps: dict[str, SweepResult],
+) -> None:
+    full = sweeps["deepseek-coder"]
+    assert full.figures.effective_length == 32768
+
+    def swept(effective: int, cut: bool) -> SweepResult:
+        figures = replace(
+            full.figures, effective_length=effective, effective_cut_by_errors=cut
+        )
+        return replace(full, figures=figures)
+
+    labels = {"model": "deepseek-coder", "provider": "simulator", "vantage": "test"}
+    registry = CollectorRegistry()
+    metrics = ContextMetrics(registry)
+
+    def shown() -> float | None:
+        return registry.get_sample_value("prober_context_effective_tokens", labels)
+
+    metrics.observe(swept(4096, cut=True))  # nothing shown yet: the bound shows
+    assert shown() == 4096
+    metrics.observe(full)
+    metrics.observe(swept(4096, cut=True))  # 16K all errors: still 32K shown
+    assert shown() == 32768
+    metrics.observe(swept(16384, cut=False))  # 32K answered wrong: it drops
+    assert shown() == 16384
