@@ -15,6 +15,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,6 +86,14 @@ class ServiceOptions:
     max_pending_rows: int = 10_000
     """Result rows held in memory while the database is away; older ones
     go to the spill file."""
+
+
+def _check_port_free(host: str, port: int, where: str) -> None:
+    try:
+        socket.create_server((host, port)).close()
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise SetupError(f"cannot listen on {where}: {reason}") from None
 
 
 def parse_listen(value: str, source: str = "--listen") -> tuple[str, int]:
@@ -212,6 +221,10 @@ class Service:
         loopback = await asyncio.to_thread(
             check_listen, host, port, self.options.allow_remote
         )
+        if port:
+            # A port already taken is refused before the simulator starts or
+            # the database is touched; the site binds it again later.
+            await asyncio.to_thread(_check_port_free, host, port, self.options.listen)
         if not loopback and self.options.api_token is None:
             log.warning(
                 "serving the API and status page on %s without %s: anyone who "

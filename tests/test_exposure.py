@@ -256,5 +256,8 @@ def test_a_port_in_use_is_one_error_line(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    # Refused before anything starts: one line, no simulator, no database.
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+    assert not (tmp_path / "prober.db").exists()
