@@ -14,13 +14,25 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Table, and_, case, func, not_, select
+from sqlalchemy import (
+    Engine,
+    LargeBinary,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    not_,
+    select,
+)
 
 from storage.tables import ProbeResult, ProbeRollup
 
 __all__ = [
     "Exclusion",
     "OutcomeCounts",
+    "gather",
+    "gathered_floats",
     "latency_samples",
     "outcome_counts",
     "last_started",
@@ -163,14 +175,11 @@ def latency_samples(
 ) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """Per (model, probe): each field's values over successful probes.
 
-    The database gathers each group's values into one array (PostgreSQL) or
-    one text (SQLite), so a million values cross as a few dozen objects
-    rather than a million rows.
+    The database gathers each group's values (:func:`gather`).
     """
     r = _results()
-    gather = _gather_postgres if engine.dialect.name == "postgresql" else _gather_sqlite
     statement = (
-        select(r.c.model, r.c.probe, *(gather(r.c[name]) for name in fields))
+        select(r.c.model, r.c.probe, *(gather(engine, r.c[name]) for name in fields))
         .where(r.c.ok.is_(True), r.c.started_at >= since, r.c.started_at < until)
         .group_by(r.c.model, r.c.probe)
     )
@@ -181,29 +190,34 @@ def latency_samples(
         rows = list(connection.execute(statement))
     return {
         (row[0], row[1]): {
-            name: _floats(values) for name, values in zip(fields, row[2:], strict=True)
+            name: gathered_floats(values)
+            for name, values in zip(fields, row[2:], strict=True)
         }
         for row in rows
     }
 
 
-def _gather_postgres(column: Any) -> Any:
-    return func.array_agg(column).filter(column.is_not(None))
-
-
-def _gather_sqlite(column: Any) -> Any:
-    # Seventeen significant digits give back the stored double to within
-    # its last bit; group_concat's own text keeps fifteen. It skips NULLs.
-    text = case((column.is_not(None), func.printf("%.17g", column)))
+def gather(engine: Engine, column: Any) -> Any:
+    """An aggregate that hands a group's non-NULL values over as one object,
+    so a million values cross as a few hundred objects, not a million rows:
+    PostgreSQL's doubles as their raw big-endian bytes, SQLite's as text
+    with the seventeen significant digits that give back every bit.
+    group_concat's own text keeps fifteen digits and SQLite's printf
+    sixteen, unless the ``!`` flag lifts that limit. Read with
+    :func:`gathered_floats`."""
+    if engine.dialect.name == "postgresql":
+        return func.string_agg(func.float8send(column), literal(b"", LargeBinary))
+    text = case((column.is_not(None), func.printf("%!.17g", column)))
     return func.group_concat(text)
 
 
-def _floats(values: list[float] | str | None) -> np.ndarray:
+def gathered_floats(values: bytes | str | None) -> np.ndarray:
+    """The values one :func:`gather` produced."""
     if not values:
         return np.array([], dtype=float)
     if isinstance(values, str):
         return np.fromstring(values, sep=",")
-    return np.array(values, dtype=float)
+    return np.frombuffer(values, dtype=">f8").astype(float)
 
 
 def spend_since(
