@@ -36,9 +36,6 @@ __all__ = [
     "latency_samples",
     "outcome_counts",
     "last_started",
-    "quality_by_task",
-    "quality_means",
-    "spend_by_day",
     "rollup_outcome_counts",
     "spend_since",
     "token_averages",
@@ -262,28 +259,6 @@ def token_averages(
         }
 
 
-def quality_means(
-    engine: Engine,
-    since: datetime,
-    until: datetime,
-    models: Sequence[str] | None = None,
-) -> dict[str, tuple[float, int]]:
-    """Per model: mean graded quality and how many grades it is over."""
-    r = _results()
-    statement = (
-        select(r.c.model, func.avg(r.c.quality), func.count(r.c.quality))
-        .where(r.c.started_at >= since, r.c.started_at < until)
-        .where(r.c.quality.is_not(None))
-        .group_by(r.c.model)
-    )
-    statement = _scoped(statement, r, None, models)
-    with engine.connect() as connection:
-        return {
-            model: (float(mean), int(count))
-            for model, mean, count in connection.execute(statement)
-        }
-
-
 def last_started(
     engine: Engine, since: datetime, vantage: str | None = None
 ) -> dict[tuple[str, str], datetime]:
@@ -299,56 +274,6 @@ def last_started(
         return {
             (model, probe): _utc(latest)
             for model, probe, latest in connection.execute(statement)
-        }
-
-
-def quality_by_task(
-    engine: Engine,
-    since: datetime,
-    until: datetime,
-    models: Sequence[str] | None = None,
-) -> dict[tuple[str, str], tuple[float, int]]:
-    """Per (model, task): mean graded quality and how many grades it is over."""
-    r = _results()
-    statement = (
-        select(r.c.model, r.c.probe, func.avg(r.c.quality), func.count(r.c.quality))
-        .where(r.c.started_at >= since, r.c.started_at < until)
-        .where(r.c.quality.is_not(None))
-        .group_by(r.c.model, r.c.probe)
-    )
-    statement = _scoped(statement, r, None, models)
-    with engine.connect() as connection:
-        return {
-            (model, probe): (float(mean), int(count))
-            for model, probe, mean, count in connection.execute(statement)
-        }
-
-
-def spend_by_day(
-    engine: Engine,
-    since: datetime,
-    until: datetime,
-    models: Sequence[str] | None = None,
-) -> dict[tuple[str, str], float]:
-    """Per (model, UTC day as YYYY-MM-DD): the sum of ``cost_usd``."""
-    r = _results()
-    if engine.dialect.name == "postgresql":
-        day = func.to_char(func.timezone("UTC", r.c.started_at), "YYYY-MM-DD")
-    else:
-        # SQLite keeps the UTC timestamp as text; its first ten characters
-        # are the day.
-        day = func.substr(r.c.started_at, 1, 10)
-    statement = (
-        select(r.c.model, day.label("day"), func.sum(r.c.cost_usd))
-        .where(r.c.started_at >= since, r.c.started_at < until)
-        .where(r.c.cost_usd.is_not(None))
-        .group_by(r.c.model, day)
-    )
-    statement = _scoped(statement, r, None, models)
-    with engine.connect() as connection:
-        return {
-            (model, str(day)): float(total or 0.0)
-            for model, day, total in connection.execute(statement)
         }
 
 
