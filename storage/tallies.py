@@ -72,13 +72,10 @@ def window_tallies(
     worker thread."""
     r = _results()
     figures = _figures(engine, r, fields, vantage, latency_probes)
-    read = _grouped_by_day if engine.dialect.name == "postgresql" else _day_by_day
     with engine.connect() as connection:
+        rows = _day_by_day(connection, r, figures, since, until, models)
         return {
-            (model, probe, day): _tally(row, fields)
-            for model, probe, day, row in read(
-                connection, r, figures, since, until, models
-            )
+            (model, probe, day): _tally(row, fields) for model, probe, day, row in rows
         }
 
 
@@ -112,28 +109,6 @@ def _figures(
     ]
 
 
-def _grouped_by_day(
-    connection: Connection,
-    r: Table,
-    figures: list[Any],
-    since: datetime,
-    until: datetime,
-    models: Sequence[str] | None,
-) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
-    # PostgreSQL sorts each (model, probe) run of the index by day as it
-    # reads (an incremental sort), in memory.
-    day = func.date(func.timezone("UTC", r.c.started_at)).label("day")
-    statement = (
-        select(r.c.model, r.c.probe, day, *figures)
-        .where(r.c.started_at >= since, r.c.started_at < until)
-        .group_by(r.c.model, r.c.probe, day)
-    )
-    if models is not None:
-        statement = statement.where(r.c.model.in_(list(models)))
-    for row in connection.execute(statement):
-        yield row[0], row[1], row[2].isoformat(), row[3:]
-
-
 def _day_by_day(
     connection: Connection,
     r: Table,
@@ -142,10 +117,11 @@ def _day_by_day(
     until: datetime,
     models: Sequence[str] | None,
 ) -> Iterator[tuple[str, str, str, Sequence[Any]]]:
-    """One statement per UTC day, each grouping (model, probe) over a range
-    of the report index: SQLite would otherwise sort the window's rows by
-    day on disk, which takes longer than reading them. The ranges need the
-    probes named, so they are looked up first."""
+    """One statement per UTC day, each grouping (model, probe) over ranges
+    of the report index, which yields them in that order: grouping by an
+    expression of the time instead has the database sort the window's rows
+    (SQLite on disk), which takes longer than reading them. The ranges need
+    the probes named, so they are looked up first."""
     pairs = _model_probes(connection, r, models)
     if not pairs:
         return
