@@ -24,9 +24,16 @@ from sqlalchemy import Engine
 
 from prober.catalog import PING, Catalog
 from prober.uptime import NOT_AVAILABILITY, span_of, uptime
-from storage.stats import latency_samples, outcome_counts, quality_means, spend_since
+from storage.stats import OutcomeCounts
+from storage.tallies import Tally, window_tallies
 
-__all__ = ["RankingRow", "ranking"]
+__all__ = ["LATENCY_FIELDS", "RankingRow", "Tallies", "ranking", "ranking_tallies"]
+
+LATENCY_FIELDS = ("ttft_s", "output_tokens_per_s")
+"""The fields whose values the ranking gathers for its percentiles."""
+
+Tallies = dict[tuple[str, str, str], Tally]
+"""Per (model, probe, UTC day): one :class:`~storage.tallies.Tally`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,31 +61,51 @@ class RankingRow:
         return asdict(self)
 
 
+def ranking_tallies(
+    engine: Engine,
+    catalog: Catalog,
+    since: datetime,
+    until: datetime,
+    vantage: str | None = None,
+) -> Tallies:
+    """The one read of the window the ranking is built from; ``prober
+    report`` builds its other sections from it too. Runs SQL: call it from
+    a worker thread."""
+    return window_tallies(
+        engine,
+        since,
+        until,
+        LATENCY_FIELDS,
+        list(catalog.models),
+        vantage,
+        _latency_probes(catalog),
+    )
+
+
 def ranking(
     engine: Engine,
     catalog: Catalog,
     window: str | timedelta = "7d",
     now: datetime | None = None,
     vantage: str | None = None,
+    tallies: Tallies | None = None,
 ) -> list[RankingRow]:
     """The ranking over ``window`` (a key of :data:`~prober.uptime.WINDOWS`,
-    or any span).
-    Runs SQL: call it from a worker thread."""
+    or any span), from ``tallies`` when the caller has read them
+    (:func:`ranking_tallies`). Runs SQL: call it from a worker thread."""
     now = now or datetime.now(UTC)
     since = now - span_of(window)
     models = list(catalog.models)
-    probes = [p for p in catalog.tasks if p not in NOT_AVAILABILITY]
-    samples = latency_samples(
-        engine, ("ttft_s", "output_tokens_per_s"), since, now, models, probes, vantage
-    )
-    counts = outcome_counts(engine, since, now, (), vantage, models, NOT_AVAILABILITY)
-    quality = quality_means(engine, since, now, models)
-    spend = spend_since(engine, since, vantage, models)
-    up = uptime(engine, catalog, window, now, vantage, models)
+    if tallies is None:
+        tallies = ranking_tallies(engine, catalog, since, now, vantage)
+    counts = _outcome_counts(tallies)
+    quality = _quality_means(tallies)
+    spend = _spend(tallies)
+    up = uptime(engine, catalog, window, now, vantage, models, counted=counts)
 
     rows = []
     for model_id in models:
-        ttft, speed = _latency(samples, model_id)
+        ttft, speed = _latency(tallies, model_id, _latency_probes(catalog))
         model = catalog.models[model_id]
         mean, graded = quality.get(model_id, (None, 0))
         tally = counts.get(model_id)
@@ -108,14 +135,55 @@ def ranking(
     return _ranked(rows)
 
 
+def _latency_probes(catalog: Catalog) -> list[str]:
+    return [probe for probe in catalog.tasks if probe not in NOT_AVAILABILITY]
+
+
+def _outcome_counts(tallies: Tallies) -> dict[str, OutcomeCounts]:
+    """Per model with probes in the window: its outcomes,
+    :data:`NOT_AVAILABILITY` left out."""
+    counts: dict[str, OutcomeCounts] = {}
+    for (model, probe, _), tally in tallies.items():
+        if probe in NOT_AVAILABILITY:
+            continue
+        mine = counts.setdefault(model, OutcomeCounts())
+        mine.ok += tally.counts.ok
+        mine.errors += tally.counts.errors
+        mine.rate_limited += tally.counts.rate_limited
+    return {model: mine for model, mine in counts.items() if mine.total}
+
+
+def _quality_means(tallies: Tallies) -> dict[str, tuple[float, int]]:
+    """Per model with a graded answer: mean quality and how many grades."""
+    sums: dict[str, tuple[float, int]] = {}
+    for (model, _, _), tally in tallies.items():
+        total, graded = sums.get(model, (0.0, 0))
+        sums[model] = (total + tally.quality_sum, graded + tally.graded)
+    return {model: (total / n, n) for model, (total, n) in sums.items() if n}
+
+
+def _spend(tallies: Tallies) -> dict[str, float]:
+    spend: dict[str, float] = {}
+    for (model, _, _), tally in tallies.items():
+        spend[model] = spend.get(model, 0.0) + (tally.cost_usd or 0.0)
+    return spend
+
+
 def _latency(
-    samples: dict[tuple[str, str], dict[str, np.ndarray]], model_id: str
+    tallies: Tallies, model_id: str, probes: list[str]
 ) -> tuple[np.ndarray, np.ndarray]:
-    mine = {probe: s for (model, probe), s in samples.items() if model == model_id}
-    ttft = [s["ttft_s"] for s in mine.values()]
-    coding = [s["output_tokens_per_s"] for p, s in mine.items() if p != PING]
-    speed = coding or [s["output_tokens_per_s"] for s in mine.values()]
-    return _joined(ttft), _joined(speed)
+    """TTFT over every latency probe; speed over the coding ones that
+    answered, or over ping when it alone did."""
+    ttft: list[np.ndarray] = []
+    speed: dict[str, list[np.ndarray]] = {}
+    for (model, probe, _), tally in tallies.items():
+        if model != model_id or probe not in probes or not tally.counts.ok:
+            continue
+        ttft.append(tally.latency["ttft_s"])
+        speed.setdefault(probe, []).append(tally.latency["output_tokens_per_s"])
+    coding = [part for p, parts in speed.items() if p != PING for part in parts]
+    everything = [part for parts in speed.values() for part in parts]
+    return _joined(ttft), _joined(coding or everything)
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:

@@ -2,8 +2,9 @@
 ranked them (quality, price, value) with what prober measures beside it.
 
 Sections: the ranking; graded quality per model and task; spend per model
-and UTC day. All figures come from SQL over the window; call from a thread
-or a command, never from the event loop that times requests.
+and UTC day. All figures come from one SQL read of the window
+(:func:`prober.ranking.ranking_tallies`); call from a thread or a command,
+never from the event loop that times requests.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from prober.catalog import Catalog
-from prober.ranking import ranking
+from prober.ranking import Tallies, ranking, ranking_tallies
 from prober.tabular import Column, Section
-from storage.stats import quality_by_task, spend_by_day
 
 __all__ = ["ranking_sections"]
 
@@ -56,21 +56,25 @@ RANKING_COLUMNS = (
 def ranking_sections(
     engine: Engine, catalog: Catalog, since: datetime, now: datetime | None = None
 ) -> list[Section]:
-    """The report's sections from ``since`` to now."""
+    """The report's sections from ``since`` to now, from one read of the
+    window."""
     now = now or datetime.now(UTC)
-    rows = [asdict(row) for row in ranking(engine, catalog, now - since, now)]
+    tallies = ranking_tallies(engine, catalog, since, now)
+    ranked = ranking(engine, catalog, now - since, now, tallies=tallies)
     title = f"Ranking since {since:%Y-%m-%d %H:%M} UTC"
     return [
-        Section("ranking", title, RANKING_COLUMNS, rows),
-        _quality_by_task(engine, catalog, since, now),
-        _spend_by_day(engine, catalog, since, now),
+        Section("ranking", title, RANKING_COLUMNS, [asdict(row) for row in ranked]),
+        _quality_by_task(catalog, tallies),
+        _spend_by_day(catalog, tallies),
     ]
 
 
-def _quality_by_task(
-    engine: Engine, catalog: Catalog, since: datetime, now: datetime
-) -> Section:
-    means = quality_by_task(engine, since, now, list(catalog.models))
+def _quality_by_task(catalog: Catalog, tallies: Tallies) -> Section:
+    sums: dict[tuple[str, str], tuple[float, int]] = {}
+    for (model, task, _), tally in tallies.items():
+        total, graded = sums.get((model, task), (0.0, 0))
+        sums[model, task] = (total + tally.quality_sum, graded + tally.graded)
+    means = {key: total / n for key, (total, n) in sums.items() if n}
     tasks = sorted({task for _, task in means})
     columns = [Column("model", "model", numeric=False)]
     columns += [Column(task, task, _fixed(2)) for task in tasks]
@@ -79,15 +83,16 @@ def _quality_by_task(
         row: dict[str, object] = {"model": model}
         for task in tasks:
             mean = means.get((model, task))
-            row[task] = None if mean is None else round(mean[0], 3)
+            row[task] = None if mean is None else round(mean, 3)
         rows.append(row)
     return Section("quality_by_task", "Graded quality by task", columns, rows)
 
 
-def _spend_by_day(
-    engine: Engine, catalog: Catalog, since: datetime, now: datetime
-) -> Section:
-    spend = spend_by_day(engine, since, now, list(catalog.models))
+def _spend_by_day(catalog: Catalog, tallies: Tallies) -> Section:
+    spend: dict[tuple[str, str], float] = {}
+    for (model, _, day), tally in tallies.items():
+        if tally.cost_usd is not None:
+            spend[model, day] = spend.get((model, day), 0.0) + tally.cost_usd
     days = sorted({day for _, day in spend})
     columns = [Column("model", "model", numeric=False)]
     columns += [Column(day, day, _fixed(4)) for day in days]

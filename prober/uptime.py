@@ -15,7 +15,7 @@ a window gives no ratio (``None``), never 100%.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -65,16 +65,22 @@ def uptime(
     now: datetime | None = None,
     vantage: str | None = None,
     models: Sequence[str] | None = None,
+    counted: Mapping[str, OutcomeCounts] | None = None,
 ) -> dict[str, Uptime]:
     """Per model of ``models`` (default: the catalog's), the uptime over
-    ``window`` (a key of :data:`WINDOWS` or any span). Runs SQL: call it
-    from a worker thread."""
+    ``window`` (a key of :data:`WINDOWS` or any span). ``counted``: the
+    window's outcome counts from the raw rows, :data:`NOT_AVAILABILITY`
+    left out, when the caller has them; they stand when the raw rows cover
+    the window and no maintenance window touches it. Runs SQL: call it from
+    a worker thread."""
     now = now or datetime.now(UTC)
     models = list(models if models is not None else catalog.models)
     since = now - span_of(window)
     window = window if isinstance(window, str) else f"{window.total_seconds():g}s"
     raw_from = max(since, _raw_start(catalog, now))
     skip = exclusions(catalog)
+    if counted is not None and raw_from == since and not _touching(skip, since, now):
+        return {model: _figure(window, counted.get(model)) for model in models}
     counts = outcome_counts(
         engine, raw_from, now, skip, vantage, models, NOT_AVAILABILITY
     )
@@ -95,6 +101,10 @@ def _raw_start(catalog: Catalog, now: datetime) -> datetime:
     """Where raw rows begin, rounded down to a rollup hour."""
     start = now - timedelta(days=catalog.retention.raw_days)
     return start.replace(minute=0, second=0, microsecond=0)
+
+
+def _touching(skip: Sequence[Exclusion], since: datetime, until: datetime) -> bool:
+    return any(start < until and end > since for start, end, _ in skip)
 
 
 def _merge(

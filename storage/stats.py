@@ -14,19 +14,28 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Table, and_, case, func, not_, select
+from sqlalchemy import (
+    Engine,
+    LargeBinary,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+    not_,
+    select,
+)
 
 from storage.tables import ProbeResult, ProbeRollup
 
 __all__ = [
     "Exclusion",
     "OutcomeCounts",
+    "gather",
+    "gathered_floats",
     "latency_samples",
     "outcome_counts",
     "last_started",
-    "quality_by_task",
-    "quality_means",
-    "spend_by_day",
     "rollup_outcome_counts",
     "spend_since",
     "token_averages",
@@ -163,14 +172,11 @@ def latency_samples(
 ) -> dict[tuple[str, str], dict[str, np.ndarray]]:
     """Per (model, probe): each field's values over successful probes.
 
-    The database gathers each group's values into one array (PostgreSQL) or
-    one text (SQLite), so a million values cross as a few dozen objects
-    rather than a million rows.
+    The database gathers each group's values (:func:`gather`).
     """
     r = _results()
-    gather = _gather_postgres if engine.dialect.name == "postgresql" else _gather_sqlite
     statement = (
-        select(r.c.model, r.c.probe, *(gather(r.c[name]) for name in fields))
+        select(r.c.model, r.c.probe, *(gather(engine, r.c[name]) for name in fields))
         .where(r.c.ok.is_(True), r.c.started_at >= since, r.c.started_at < until)
         .group_by(r.c.model, r.c.probe)
     )
@@ -181,29 +187,34 @@ def latency_samples(
         rows = list(connection.execute(statement))
     return {
         (row[0], row[1]): {
-            name: _floats(values) for name, values in zip(fields, row[2:], strict=True)
+            name: gathered_floats(values)
+            for name, values in zip(fields, row[2:], strict=True)
         }
         for row in rows
     }
 
 
-def _gather_postgres(column: Any) -> Any:
-    return func.array_agg(column).filter(column.is_not(None))
-
-
-def _gather_sqlite(column: Any) -> Any:
-    # Seventeen significant digits give back the stored double to within
-    # its last bit; group_concat's own text keeps fifteen. It skips NULLs.
-    text = case((column.is_not(None), func.printf("%.17g", column)))
+def gather(engine: Engine, column: Any) -> Any:
+    """An aggregate that hands a group's non-NULL values over as one object,
+    so a million values cross as a few hundred objects, not a million rows:
+    PostgreSQL's doubles as their raw big-endian bytes, SQLite's as text
+    with the seventeen significant digits that give back every bit.
+    group_concat's own text keeps fifteen digits and SQLite's printf
+    sixteen, unless the ``!`` flag lifts that limit. Read with
+    :func:`gathered_floats`."""
+    if engine.dialect.name == "postgresql":
+        return func.string_agg(func.float8send(column), literal(b"", LargeBinary))
+    text = case((column.is_not(None), func.printf("%!.17g", column)))
     return func.group_concat(text)
 
 
-def _floats(values: list[float] | str | None) -> np.ndarray:
+def gathered_floats(values: bytes | str | None) -> np.ndarray:
+    """The values one :func:`gather` produced."""
     if not values:
         return np.array([], dtype=float)
     if isinstance(values, str):
         return np.fromstring(values, sep=",")
-    return np.array(values, dtype=float)
+    return np.frombuffer(values, dtype=">f8").astype(float)
 
 
 def spend_since(
@@ -248,28 +259,6 @@ def token_averages(
         }
 
 
-def quality_means(
-    engine: Engine,
-    since: datetime,
-    until: datetime,
-    models: Sequence[str] | None = None,
-) -> dict[str, tuple[float, int]]:
-    """Per model: mean graded quality and how many grades it is over."""
-    r = _results()
-    statement = (
-        select(r.c.model, func.avg(r.c.quality), func.count(r.c.quality))
-        .where(r.c.started_at >= since, r.c.started_at < until)
-        .where(r.c.quality.is_not(None))
-        .group_by(r.c.model)
-    )
-    statement = _scoped(statement, r, None, models)
-    with engine.connect() as connection:
-        return {
-            model: (float(mean), int(count))
-            for model, mean, count in connection.execute(statement)
-        }
-
-
 def last_started(
     engine: Engine, since: datetime, vantage: str | None = None
 ) -> dict[tuple[str, str], datetime]:
@@ -285,56 +274,6 @@ def last_started(
         return {
             (model, probe): _utc(latest)
             for model, probe, latest in connection.execute(statement)
-        }
-
-
-def quality_by_task(
-    engine: Engine,
-    since: datetime,
-    until: datetime,
-    models: Sequence[str] | None = None,
-) -> dict[tuple[str, str], tuple[float, int]]:
-    """Per (model, task): mean graded quality and how many grades it is over."""
-    r = _results()
-    statement = (
-        select(r.c.model, r.c.probe, func.avg(r.c.quality), func.count(r.c.quality))
-        .where(r.c.started_at >= since, r.c.started_at < until)
-        .where(r.c.quality.is_not(None))
-        .group_by(r.c.model, r.c.probe)
-    )
-    statement = _scoped(statement, r, None, models)
-    with engine.connect() as connection:
-        return {
-            (model, probe): (float(mean), int(count))
-            for model, probe, mean, count in connection.execute(statement)
-        }
-
-
-def spend_by_day(
-    engine: Engine,
-    since: datetime,
-    until: datetime,
-    models: Sequence[str] | None = None,
-) -> dict[tuple[str, str], float]:
-    """Per (model, UTC day as YYYY-MM-DD): the sum of ``cost_usd``."""
-    r = _results()
-    if engine.dialect.name == "postgresql":
-        day = func.to_char(func.timezone("UTC", r.c.started_at), "YYYY-MM-DD")
-    else:
-        # SQLite keeps the UTC timestamp as text; its first ten characters
-        # are the day.
-        day = func.substr(r.c.started_at, 1, 10)
-    statement = (
-        select(r.c.model, day.label("day"), func.sum(r.c.cost_usd))
-        .where(r.c.started_at >= since, r.c.started_at < until)
-        .where(r.c.cost_usd.is_not(None))
-        .group_by(r.c.model, day)
-    )
-    statement = _scoped(statement, r, None, models)
-    with engine.connect() as connection:
-        return {
-            (model, str(day)): float(total or 0.0)
-            for model, day, total in connection.execute(statement)
         }
 
 

@@ -13,7 +13,10 @@ from typing import Any
 
 from click.testing import CliRunner
 
+from prober.catalog import build_catalog
 from prober.cli import main
+from prober.config import load_config
+from prober.ranking import ranking
 from storage import RECORD_FIELDS, ResultWriter, create_schema, make_engine
 
 
@@ -132,3 +135,29 @@ def test_context_sweep_failures_are_not_downtime(
     assert glm["probes"] == 2
     # The sweep's spend still counts: it was paid for.
     assert abs(glm["spend_usd"] - 0.0521) < 1e-9
+
+
+def test_maintenance_leaves_uptime_but_not_the_error_rate(
+    database_url: str, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    start, end = now - timedelta(hours=3), now - timedelta(hours=2)
+    config = tmp_path / "prober.toml"
+    config.write_text(
+        f"[[maintenance]]\nstart = {start:%Y-%m-%dT%H:%M:%SZ}\n"
+        f'end = {end:%Y-%m-%dT%H:%M:%SZ}\nmodels = ["glm-5"]\n'
+    )
+    _fill(
+        database_url,
+        tmp_path,
+        [
+            _row("glm-5", "ping", None, 0.0001),
+            _row("glm-5", "ping", None, 0.0, ok=False, hours_ago=2.5),
+        ],
+    )
+    engine = make_engine(database_url)
+    catalog = build_catalog(load_config(config), str(config))
+    glm = {row.model: row for row in ranking(engine, catalog, "24h", now)}["glm-5"]
+    engine.dispose()
+    assert glm.error_rate == 0.5
+    assert glm.uptime == 1.0
