@@ -101,22 +101,22 @@ class Columns:
         *metrics, cost = (np.array(column, dtype=float) for column in values)
         return cls(
             window=(epoch - np.mod(epoch, FIVE_MINUTES_S)).astype(np.int64),
-            group=np.array(groups, dtype=np.int64),
+            group=np.array(groups, dtype=np.int32),
             ok=np.array(ok, dtype=bool),
-            error=np.array(errors, dtype=np.int64),
+            error=np.array(errors, dtype=np.int32),
             cost=np.nan_to_num(cost, nan=0.0),
             values=dict(zip(ROLLUP_METRICS, metrics, strict=True)),
         )
 
     @classmethod
     def empty(cls) -> Columns:
-        integers = np.empty(0, dtype=np.int64)
+        codes = np.empty(0, dtype=np.int32)
         floats = np.empty(0, dtype=float)
         return cls(
-            window=integers,
-            group=integers,
+            window=np.empty(0, dtype=np.int64),
+            group=codes,
             ok=np.empty(0, dtype=bool),
-            error=integers,
+            error=codes,
             cost=floats,
             values=dict.fromkeys(ROLLUP_METRICS, floats),
         )
