@@ -61,8 +61,9 @@ class RollupScope:
 def update_rollups(
     engine: Engine, scope: RollupScope, now: datetime | None = None
 ) -> int:
-    """Bring the rollups up to date in one pass that holds nothing back;
-    returns the number of buckets written."""
+    """Bring the rollups up to date with a pass that holds no hour yet, so
+    reads the current and the previous hour whole; returns the number of
+    buckets written."""
     return Rollups(scope).update(engine, now)
 
 
