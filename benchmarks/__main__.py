@@ -26,6 +26,7 @@ from typing import Any
 
 from benchmarks import (
     bench_fidelity,
+    bench_rollups,
     bench_scheduler,
     bench_sim_locust,
     bench_soak,
@@ -41,6 +42,7 @@ BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "storage": bench_storage.run,
     "simulator": bench_sim_locust.run,
     "soak": bench_soak.run,
+    "rollups": bench_rollups.run,
 }
 
 
@@ -172,6 +174,16 @@ def _goals(name: str, result: dict[str, Any]) -> list[tuple[str, bool, str]]:
                 f"(due {result['due']:,}); lag p99 "
                 f"{result['lag_p99_ms']:.1f} ms; RSS {result['rss_start_mib']:.0f}"
                 f" -> {result['rss_end_mib']:.0f} MiB",
+            )
+        ]
+    if name == "rollups":
+        steady = result["steady"]
+        return [
+            (
+                "rollups: a pass after a minute of new rows < 1 s",
+                result["goal_met"],
+                f"{steady['seconds'] * 1e3:.0f} ms over {result['rows']:,} rows; "
+                f"first pass {result['first']['seconds'] * 1e3:.0f} ms",
             )
         ]
     if name == "simulator":

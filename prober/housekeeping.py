@@ -12,7 +12,7 @@ from prober.reads import Reads
 from prober.scheduler import ProbeScheduler
 from prober.uptime import WINDOWS, uptime
 from storage.retention import prune
-from storage.rollups import RollupScope, update_rollups
+from storage.rollups import Rollups, RollupScope
 
 __all__ = ["Housekeeping"]
 
@@ -40,6 +40,7 @@ class Housekeeping:
         self._vantage = vantage
         models = tuple(sorted(catalog.models)) if shard else None
         self.scope = RollupScope(f"{vantage}/{shard or 'all'}", vantage, models)
+        self._rollups = Rollups(self.scope)
 
     def schedule(self, scheduler: ProbeScheduler) -> None:
         scheduler.every("rollups", ROLLUP_INTERVAL_S, self.rollups, first_in_s=20)
@@ -49,7 +50,7 @@ class Housekeeping:
         )
 
     async def rollups(self) -> None:
-        await self._reads.run(update_rollups, self.scope)
+        await self._reads.run(self._rollups.update)
 
     async def uptime(self) -> None:
         models = list(self._catalog.models)

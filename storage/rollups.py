@@ -1,24 +1,25 @@
 """Percentile rollups: counts and p50/p90/p95/p99 per model, probe and bucket.
 
-Every result lands in a 5-minute and a 1-hour bucket. :func:`update_rollups`
-recomputes every bucket touched by rows it has not seen yet (tracked by the
-highest result ``id`` it has read, in ``rollup_state``), plus the most recent
-hour, and writes them with an upsert, so running it again, or from two
-processes, only rewrites the same numbers. Rows that arrive late (replayed
-from a spill file) get new ids and so are picked up too.
+Every result lands in a 5-minute and a 1-hour bucket. A pass finds the rows
+it has not seen yet by id (the highest id read is kept in ``rollup_state``),
+recomputes the buckets they fall in and writes them with an upsert, so
+running it again, or from two processes, only rewrites the same numbers.
+Rows that arrive late (replayed from a spill file) get new ids and so are
+picked up too.
 
-Work is done a whole hour at a time (its twelve 5-minute buckets and the
-hour bucket), at most a day of rows per query, so memory stays bounded on a
-first run over a large table. This is CPU work with numpy: call it from a
-worker thread, never from the event loop.
+:class:`Rollups` keeps the current and the previous hour's rows in memory
+as numpy columns between passes, so a pass reads only the rows written
+since the last one, and recomputes only the 5-minute buckets they fall in
+and their hour. An hour not held (the first pass, or late rows for an older
+hour) is read whole, one hour at a time, so memory stays bounded on a first
+run over a large table. This is CPU work with numpy: run it in a worker
+thread, never on the event loop.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,18 +28,24 @@ import numpy as np
 from sqlalchemy import Connection, Engine, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from storage.tables import ROLLUP_METRICS, ProbeResult, ProbeRollup, RollupState, utc
+from storage.rollup_columns import (
+    FIELDS,
+    QUANTILES,
+    Codes,
+    Columns,
+    bucket_start,
+    summarise,
+)
+from storage.tables import ProbeResult, ProbeRollup, RollupState, utc
 
-__all__ = ["BUCKETS_S", "QUANTILES", "RollupScope", "update_rollups"]
+__all__ = ["BUCKETS_S", "QUANTILES", "RollupScope", "Rollups", "update_rollups"]
 
 log = logging.getLogger(__name__)
 
 BUCKETS_S = (300, 3600)
-QUANTILES = (50, 90, 95, 99)
 _HOUR = timedelta(hours=1)
-_MAX_HOURS_PER_QUERY = 24
 _KEY = ("bucket_s", "bucket_start", "model", "provider", "probe", "vantage")
-_RATE_LIMITED = "rate_limited"
+_FETCH_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,26 +61,119 @@ class RollupScope:
 def update_rollups(
     engine: Engine, scope: RollupScope, now: datetime | None = None
 ) -> int:
-    """Bring the rollups up to date; returns the number of buckets written."""
-    now = now or datetime.now(UTC)
-    with engine.begin() as connection:
-        since_id = _progress(connection, scope.name)
-        last_id = connection.execute(select(func.max(_id()))).scalar() or 0
-        hours = _dirty_hours(connection, scope, since_id, last_id)
-    hours.add(_hour(now))
-    hours.add(_hour(now) - _HOUR)
+    """Bring the rollups up to date with a pass that holds no hour yet, so
+    reads the current and the previous hour whole; returns the number of
+    buckets written."""
+    return Rollups(scope).update(engine, now)
 
-    written = 0
-    for first, end in _runs(sorted(hours)):
+
+class Rollups:
+    """One scope's rollups, brought up to date pass after pass."""
+
+    def __init__(self, scope: RollupScope) -> None:
+        self.scope = scope
+        self._codes = Codes()
+        self._held: dict[datetime, Columns] = {}
+        self._through_id = 0
+        self._lock = threading.Lock()
+
+    def update(self, engine: Engine, now: datetime | None = None) -> int:
+        """Bring the rollups up to date; returns the number of buckets written."""
+        now = now or datetime.now(UTC)
+        with self._lock:
+            return self._update(engine, now)
+
+    def _update(self, engine: Engine, now: datetime) -> int:
+        recent = (_hour(now) - _HOUR, _hour(now))
         with engine.begin() as connection:
-            rows = _rows(connection, scope, first, end)
-            buckets = _summarise(rows, now)
-            _upsert(connection, buckets)
-        written += len(buckets)
-    with engine.begin() as connection:
-        _save_progress(connection, scope.name, last_id, now)
-    log.debug("rollups: %d buckets written for %s", written, scope.name)
-    return written
+            since_id = _progress(connection, self.scope.name)
+            if self._held:
+                since_id = min(since_id, self._through_id)
+            last_id = connection.execute(select(func.max(_id()))).scalar() or 0
+            older = _dirty_hours(connection, self.scope, since_id, last_id, recent[0])
+            fresh = self._fresh(connection, last_id, recent[0])
+            unsure = self._unsure(connection, fresh, last_id)
+
+        written = 0
+        held: dict[datetime, Columns] = {}
+        for hour in [*sorted(older), *recent]:
+            with engine.begin() as connection:
+                rows, windows = self._hour_rows(
+                    connection, hour, fresh, unsure, last_id
+                )
+                buckets = self._buckets(rows, hour, windows, now)
+                _upsert(connection, buckets)
+            written += len(buckets)
+            if hour in recent:
+                held[hour] = rows
+        with engine.begin() as connection:
+            _save_progress(connection, self.scope.name, last_id, now)
+        self._held, self._through_id = held, last_id
+        log.debug("rollups: %d buckets written for %s", written, self.scope.name)
+        return written
+
+    def _fresh(self, connection: Connection, last_id: int, first: datetime) -> Columns:
+        """The rows of the hours held that came since the last pass."""
+        if not self._held:
+            return Columns.empty()
+        results = _table(ProbeResult)
+        statement = _columns().where(
+            _id() > self._through_id,
+            _id() <= last_id,
+            results.c.started_at >= first,
+        )
+        return _read(connection, _filtered(statement, self.scope), self._codes)
+
+    def _unsure(
+        self, connection: Connection, fresh: Columns, last_id: int
+    ) -> set[datetime]:
+        """Hours held whose rows may not all have been seen.
+
+        On PostgreSQL ids are taken when rows are inserted, not when they
+        commit, so a batch can become visible after one with higher ids,
+        below the id a pass has read up to. Counting each hour held finds
+        such rows, and the hour is read again. SQLite writes one
+        transaction at a time, so its ids always appear in order."""
+        if connection.dialect.name != "postgresql":
+            return set()
+        unsure = set()
+        for hour, rows in self._held.items():
+            arrived = int(np.count_nonzero(_in_hour(fresh, hour)))
+            if _count(connection, self.scope, hour, last_id) != len(rows) + arrived:
+                unsure.add(hour)
+        return unsure
+
+    def _hour_rows(
+        self,
+        connection: Connection,
+        hour: datetime,
+        fresh: Columns,
+        unsure: set[datetime],
+        last_id: int,
+    ) -> tuple[Columns, np.ndarray | None]:
+        """An hour's rows, and the 5-minute windows to recompute (None: all)."""
+        held = self._held.get(hour)
+        if held is None or hour in unsure:
+            return _hour_read(connection, self.scope, hour, last_id, self._codes), None
+        arrived = fresh.where(_in_hour(fresh, hour))
+        return Columns.joined([held, arrived]), np.unique(arrived.window)
+
+    def _buckets(
+        self,
+        rows: Columns,
+        hour: datetime,
+        windows: np.ndarray | None,
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        if windows is None:
+            windows = np.unique(rows.window)
+        if not len(rows) or not windows.size:
+            return []
+        buckets = summarise(rows, self._codes, 3600, hour, now)
+        for window in windows.tolist():
+            members = rows.where(rows.window == window)
+            buckets += summarise(members, self._codes, 300, bucket_start(window), now)
+        return buckets
 
 
 def _id() -> Any:
@@ -111,105 +211,70 @@ def _save_progress(
 
 
 def _dirty_hours(
-    connection: Connection, scope: RollupScope, since_id: int, last_id: int
+    connection: Connection,
+    scope: RollupScope,
+    since_id: int,
+    last_id: int,
+    before: datetime,
 ) -> set[datetime]:
+    """The hours before ``before`` that rows since ``since_id`` fall in."""
     results = _table(ProbeResult)
     statement = select(results.c.started_at).where(
-        results.c.id > since_id, results.c.id <= last_id
+        _id() > since_id, _id() <= last_id, results.c.started_at < before
     )
-    found = connection.execute(_filtered(statement, scope))
-    return {_hour(utc(started_at)) for (started_at,) in found}
+    statement = _filtered(statement, scope).execution_options(yield_per=_FETCH_ROWS)
+    return {_hour(utc(started_at)) for (started_at,) in connection.execute(statement)}
 
 
 def _hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def _runs(hours: Sequence[datetime]) -> Iterable[tuple[datetime, datetime]]:
-    """Consecutive hours as [first, end) ranges of at most a day each."""
-    start = previous = None
-    count = 0
-    for hour in hours:
-        if start is None:
-            start, previous, count = hour, hour, 1
-            continue
-        assert previous is not None
-        if hour - previous == _HOUR and count < _MAX_HOURS_PER_QUERY:
-            previous, count = hour, count + 1
-            continue
-        yield start, previous + _HOUR
-        start, previous, count = hour, hour, 1
-    if start is not None and previous is not None:
-        yield start, previous + _HOUR
+def _in_hour(rows: Columns, hour: datetime) -> np.ndarray:
+    first = int(hour.timestamp())
+    return (rows.window >= first) & (rows.window < first + 3600)
 
 
-_FIELDS = ("model", "provider", "probe", "vantage", "started_at", "ok", "error_type")
-_VALUES = (*ROLLUP_METRICS.values(), "cost_usd")
-
-
-def _rows(
-    connection: Connection, scope: RollupScope, first: datetime, end: datetime
-) -> list[Any]:
+def _columns() -> Any:
     results = _table(ProbeResult)
-    columns = [results.c[name] for name in (*_FIELDS, *_VALUES)]
-    statement = select(*columns).where(
-        results.c.started_at >= first, results.c.started_at < end
+    return select(*(results.c[name] for name in FIELDS))
+
+
+def _read(connection: Connection, statement: Any, codes: Codes) -> Columns:
+    """The rows ``statement`` selects, read a batch at a time into columns."""
+    result = connection.execute(statement.execution_options(yield_per=_FETCH_ROWS))
+    return Columns.joined(
+        Columns.of(batch, codes) for batch in result.partitions(_FETCH_ROWS)
     )
-    return list(connection.execute(_filtered(statement, scope)))
 
 
-def _summarise(rows: list[Any], now: datetime) -> list[dict[str, Any]]:
-    groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-    for row in rows:
-        epoch = utc(row.started_at).timestamp()
-        for width in BUCKETS_S:
-            start = datetime.fromtimestamp(epoch - epoch % width, UTC)
-            key = (width, start, row.model, row.provider, row.probe, row.vantage)
-            groups[key].append(row)
-    return [_bucket(key, members, now) for key, members in groups.items()]
-
-
-def _bucket(key: tuple[Any, ...], rows: list[Any], now: datetime) -> dict[str, Any]:
-    errors: dict[str, int] = defaultdict(int)
-    for row in rows:
-        if not row.ok:
-            errors[row.error_type or "unknown"] += 1
-    ok_count = sum(1 for row in rows if row.ok)
-    rate_limited = errors.get(_RATE_LIMITED, 0)
-    counted = len(rows) - rate_limited
-    bucket: dict[str, Any] = dict(zip(_KEY, key, strict=True))
-    bucket.update(
-        count=len(rows),
-        ok_count=ok_count,
-        error_count=len(rows) - ok_count,
-        rate_limited_count=rate_limited,
-        errors=json.dumps(dict(sorted(errors.items()))),
-        uptime=ok_count / counted if counted else None,
-        cost_usd=float(sum(row.cost_usd or 0.0 for row in rows)),
-        computed_at=now,
+def _hour_read(
+    connection: Connection,
+    scope: RollupScope,
+    hour: datetime,
+    last_id: int,
+    codes: Codes,
+) -> Columns:
+    """Every row of ``hour`` up to ``last_id``."""
+    results = _table(ProbeResult)
+    statement = _columns().where(
+        results.c.started_at >= hour,
+        results.c.started_at < hour + _HOUR,
+        _id() <= last_id,
     )
-    successes = [row for row in rows if row.ok]
-    for prefix, field in ROLLUP_METRICS.items():
-        bucket.update(_percentiles(prefix, field, successes))
-    return bucket
+    return _read(connection, _filtered(statement, scope), codes)
 
 
-def _percentiles(prefix: str, field: str, rows: list[Any]) -> dict[str, Any]:
-    values = np.array(
-        [getattr(row, field) for row in rows if getattr(row, field) is not None],
-        dtype=float,
+def _count(
+    connection: Connection, scope: RollupScope, hour: datetime, last_id: int
+) -> int:
+    results = _table(ProbeResult)
+    statement = select(func.count()).where(
+        results.c.started_at >= hour,
+        results.c.started_at < hour + _HOUR,
+        _id() <= last_id,
     )
-    unit = "" if prefix == "output_tokens_per_s" else "_s"
-    names = [f"{prefix}_p{q}{unit}" for q in QUANTILES]
-    summary: dict[str, Any] = {f"{prefix}_count": int(values.size)}
-    if values.size == 0:
-        summary.update(dict.fromkeys(names))
-        return summary
-    points = np.percentile(values, QUANTILES)
-    summary.update(
-        {name: float(point) for name, point in zip(names, points, strict=True)}
-    )
-    return summary
+    return int(connection.execute(_filtered(statement, scope)).scalar() or 0)
 
 
 def _upsert(connection: Connection, buckets: list[dict[str, Any]]) -> None:

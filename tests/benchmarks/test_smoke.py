@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmarks import bench_sim_locust, bench_soak, bench_storage
+from benchmarks import bench_rollups, bench_sim_locust, bench_soak, bench_storage
 from benchmarks.bench_fidelity import compare
 from benchmarks.bench_throughput import measure
 from benchmarks.common import ROOT, child_server
@@ -64,6 +64,15 @@ def test_soak_worker_stores_every_probe_it_fires(tmp_path: Path) -> None:
     assert result["jobs"] == 2 * len(bench_soak.PROBES)
     assert result["rows"] == result["fired"] > 0 and result["errors"] == 0
     assert result["lag_p99_ms"] >= 0 and result["rss_end_mib"] > 0
+
+
+def test_rollup_passes_write_a_bucket_and_an_hour_per_group() -> None:
+    result = bench_rollups.measure(minutes=3)
+    assert result["rows"] == 3 * 60 * bench_rollups.RATE_PER_S
+    groups = len(bench_rollups.GROUPS)
+    assert result["steady"]["buckets"] == result["first"]["buckets"] == 2 * groups
+    assert result["steady"]["lag_p99_ms"] >= 0
+    assert result["steady"]["traced_peak_mib"] > 0
 
 
 def test_scheduler_worker_runs_the_service() -> None:

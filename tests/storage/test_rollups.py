@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from storage import ResultWriter, create_schema, make_engine
 from storage.queries import ResultFilter, answer, latest_per_model, results_page
 from storage.retention import prune
-from storage.rollups import RollupScope, update_rollups
+from storage.rollups import Rollups, RollupScope, update_rollups
 from storage.stats import outcome_counts, rollup_outcome_counts
-from storage.tables import ANSWER_MAX_CHARS, ProbeRollup
+from storage.tables import ANSWER_MAX_CHARS, ProbeResult, ProbeRollup
 from tests.storage.rows import BASE, result_row
 
 SCOPE = RollupScope("test", vantage="local")
@@ -88,6 +88,71 @@ def test_late_rows_update_their_bucket_once(engine: Engine, tmp_path: Path) -> N
     five = _rollups(engine, 300)
     assert len(five) == 1
     assert (five[0].count, five[0].error_count) == (2, 1)
+
+
+def _figures(engine: Engine) -> list[dict]:
+    figures = []
+    for bucket_s in (300, 3600):
+        for row in _rollups(engine, bucket_s):
+            figure = row._asdict()
+            del figure["id"], figure["computed_at"]
+            figures.append(figure)
+    return figures
+
+
+def test_passes_that_hold_recent_hours_agree_with_a_whole_pass(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rollups = Rollups(SCOPE)
+    for minute in range(50, 80, 5):  # across an hour's end
+        rows = [
+            result_row(minute * 60 + i, ttft_s=0.01 * ((i * 7) % 13))
+            for i in range(0, 300, 20)
+        ]
+        rows += [result_row(minute * 60 - 400, ok=False, error_type="timeout")]
+        _write(engine, tmp_path, rows)
+        rollups.update(engine, BASE + timedelta(minutes=minute + 5))
+    held = _figures(engine)
+
+    update_rollups(engine, SCOPE, now=BASE + timedelta(minutes=85))
+    assert _figures(engine) == held
+    assert sum(f["count"] for f in held if f["bucket_s"] == 3600) == 6 * 16
+
+
+def test_a_pass_recomputes_only_the_buckets_new_rows_fall_in(
+    engine: Engine, tmp_path: Path
+) -> None:
+    _write(engine, tmp_path, [result_row(i * 60) for i in range(30)])
+    rollups = Rollups(SCOPE)
+    now = BASE + timedelta(minutes=40)
+    assert rollups.update(engine, now) == 6 + 1
+    assert rollups.update(engine, now) == 0
+
+    _write(engine, tmp_path, [result_row(31 * 60, ok=False, error_type="http_5xx")])
+    assert rollups.update(engine, now) == 2  # its 5-minute bucket and its hour
+    hour = _rollups(engine, 3600)
+    assert (hour[0].count, hour[0].error_count) == (31, 1)
+
+
+def test_rows_that_commit_below_the_id_read_are_found(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    create_schema(engine)
+    results = ProbeResult.__table__  # type: ignore[attr-defined]
+    rollups = Rollups(SCOPE)
+    now = BASE + timedelta(minutes=70)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                insert(results), [{**result_row(60), "id": n} for n in (10, 20)]
+            )
+        rollups.update(engine, now)
+        # A batch that took its ids before the one above but committed after.
+        with engine.begin() as connection:
+            connection.execute(insert(results), [{**result_row(120), "id": 15}])
+        rollups.update(engine, now)
+        assert [row.count for row in _rollups(engine, 3600)] == [3]
+    finally:
+        engine.dispose()
 
 
 def test_retention_drops_old_rows_and_answers_and_keeps_rollups(
