@@ -17,7 +17,8 @@ from prober.catalog import build_catalog
 from prober.cli import main
 from prober.config import load_config
 from prober.ranking import ranking
-from storage import RECORD_FIELDS, ResultWriter, create_schema, make_engine
+from storage import RECORD_FIELDS, make_engine
+from tests.storage.rows import fill
 
 
 def _row(model: str, probe: str, quality: float | None, cost: float, ok: bool = True,
@@ -40,17 +41,6 @@ def _row(model: str, probe: str, quality: float | None, cost: float, ok: bool = 
     return row
 
 
-def _fill(url: str, tmp_path: Path, rows: list[dict[str, Any]]) -> None:
-    engine = make_engine(url)
-    create_schema(engine)
-    writer = ResultWriter(engine, tmp_path / "spill.jsonl")
-    writer.start()
-    for row in rows:
-        writer.submit(row)
-    writer.close()
-    engine.dispose()
-
-
 def _report(url: str, *args: str) -> str:
     result = CliRunner().invoke(main, ["report", "--database", url, *args])
     assert result.exit_code == 0, result.output
@@ -58,7 +48,7 @@ def _report(url: str, *args: str) -> str:
 
 
 def test_ranking_figures(database_url: str, tmp_path: Path) -> None:
-    _fill(
+    fill(
         database_url,
         tmp_path,
         [
@@ -98,7 +88,7 @@ def test_ranking_figures(database_url: str, tmp_path: Path) -> None:
 
 
 def test_text_formats(database_url: str, tmp_path: Path) -> None:
-    _fill(database_url, tmp_path, [_row("glm-5", "flatten", 8.0, 0.002)])
+    fill(database_url, tmp_path, [_row("glm-5", "flatten", 8.0, 0.002)])
     markdown = _report(database_url, "--format", "markdown")
     assert "| rank | model | quality |" in markdown
     assert "| 1 | glm-5 | 8.00 | 1.92 | 4.2 |" in markdown
@@ -123,7 +113,7 @@ def test_context_sweep_failures_are_not_downtime(
     # One good ping and coding probe, then a sweep whose long prompts all
     # time out: the model was up the whole time.
     sweep = [_row("glm-5", "context", None, 0.01, ok=False) for _ in range(5)]
-    _fill(
+    fill(
         database_url,
         tmp_path,
         [_row("glm-5", "ping", None, 0.0001), _row("glm-5", "flatten", 8.0, 0.002)]
@@ -147,7 +137,7 @@ def test_maintenance_leaves_uptime_but_not_the_error_rate(
         f"[[maintenance]]\nstart = {start:%Y-%m-%dT%H:%M:%SZ}\n"
         f'end = {end:%Y-%m-%dT%H:%M:%SZ}\nmodels = ["glm-5"]\n'
     )
-    _fill(
+    fill(
         database_url,
         tmp_path,
         [

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
-import aiohttp
 from sqlalchemy import func, select
 
 from prober.catalog import Catalog, Provider
@@ -21,6 +18,7 @@ from prober.service import Service, ServiceOptions
 from storage import ProbeResult, make_engine
 from tests.catalogs import catalog_with_tasks
 from tests.conftest import POSTGRES_ADMIN_URL
+from tests.reliability.harness import get, poll, running, until_status
 from tests.replay import CLOSE, Script, chunk, replay_server, sse, usage_chunk
 
 GOOD = Script([sse(chunk("pong", finish="stop"), usage_chunk(5, 1))])
@@ -87,41 +85,6 @@ class _Proxy:
             writer.transport.abort()
 
 
-@asynccontextmanager
-async def _running(service: Service) -> AsyncIterator[str]:
-    await service.start()
-    try:
-        yield f"http://127.0.0.1:{service.listen_port}"
-    finally:
-        await service.stop()
-
-
-async def _get(url: str) -> tuple[int, str]:
-    timeout = aiohttp.ClientTimeout(total=10)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as session,
-        session.get(url) as response,
-    ):
-        return response.status, await response.text()
-
-
-async def _poll(check: Callable[[], Awaitable[bool]], timeout_s: float = 30.0) -> None:
-    """Ask ``check`` (an HTTP call, or a look at a server's log) until it says
-    yes, within ``timeout_s``."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            if await check():
-                return
-            await asyncio.sleep(0.2)
-
-
-async def _until_status(url: str, status: int) -> None:
-    async def answered() -> bool:
-        return (await _get(url))[0] == status
-
-    await _poll(answered)
-
-
 def _metric(text: str, name: str) -> float:
     values = re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.MULTILINE)
     return sum(float(v) for v in values)
@@ -142,17 +105,17 @@ async def test_database_outage_turns_readiness_off_and_loses_nothing(
             spill_path=tmp_path / "spill.jsonl",
         )
         service = Service(_catalog(provider.base_url), options)
-        async with _running(service) as base:
-            await _until_status(f"{base}/readyz", 200)
+        async with running(service) as base:
+            await until_status(f"{base}/readyz", 200)
             await proxy.cut()
-            await _until_status(f"{base}/readyz", 503)
-            _, metrics = await _get(f"{base}/metrics")
+            await until_status(f"{base}/readyz", 503)
+            _, metrics = await get(f"{base}/metrics")
             assert _metric(metrics, "prober_database_up") == 0
             await asyncio.sleep(1.0)
-            _, metrics = await _get(f"{base}/metrics")
+            _, metrics = await get(f"{base}/metrics")
             assert _metric(metrics, "prober_writer_queue_rows") > 0
             await proxy.start()
-            await _until_status(f"{base}/readyz", 200)
+            await until_status(f"{base}/readyz", 200)
             assert service._writer is not None  # noqa: SLF001
             await asyncio.to_thread(service._writer.flush, 20.0)  # noqa: SLF001
     requests = sum(
@@ -195,12 +158,12 @@ async def test_metric_labels_stay_in_closed_sets_whatever_providers_send(
             drain_grace_s=5,
         )
         service = Service(catalog, options)
-        async with _running(service):
+        async with running(service):
 
             async def served() -> bool:
                 return len(provider.requests) >= len(HOSTILE) * 3
 
-            await _poll(served)
+            await poll(served)
     allowed = {
         "model": set(catalog.models),
         "provider": {"scripted"},

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from storage import RECORD_FIELDS
+from storage import RECORD_FIELDS, ResultWriter, create_schema, make_engine
 
 BASE = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -29,3 +30,16 @@ def result_row(seconds: float = 0.0, **overrides: Any) -> dict[str, Any]:
     )
     row.update(overrides)
     return row
+
+
+def fill(url: str, tmp_path: Path, rows: list[dict[str, Any]]) -> None:
+    """Bring the database at ``url`` to the newest schema and write ``rows``
+    through the result writer."""
+    engine = make_engine(url)
+    create_schema(engine)
+    writer = ResultWriter(engine, tmp_path / "spill.jsonl")
+    writer.start()
+    for row in rows:
+        writer.submit(row)
+    writer.close()
+    engine.dispose()

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from storage import ResultWriter, create_schema, make_engine
+from storage import make_engine
 from storage.queries import latest_per_model
 from storage.stats import last_started
-from tests.storage.rows import BASE, result_row
-
-
-def _fill(url: str, tmp_path: Path, rows: list[dict[str, Any]]) -> None:
-    engine = make_engine(url)
-    create_schema(engine)
-    writer = ResultWriter(engine, tmp_path / "spill.jsonl")
-    writer.start()
-    for row in rows:
-        writer.submit(row)
-    writer.close()
-    engine.dispose()
+from tests.storage.rows import BASE, fill, result_row
 
 
 def test_state_skips_the_probes_asked(database_url: str, tmp_path: Path) -> None:
-    _fill(
+    fill(
         database_url,
         tmp_path,
         [
@@ -43,7 +31,7 @@ def test_state_skips_the_probes_asked(database_url: str, tmp_path: Path) -> None
 
 
 def test_last_started_per_model_and_probe(database_url: str, tmp_path: Path) -> None:
-    _fill(
+    fill(
         database_url,
         tmp_path,
         [

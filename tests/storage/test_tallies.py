@@ -10,25 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from storage import ResultWriter, create_schema, make_engine
+from storage import make_engine
 from storage.stats import latency_samples, outcome_counts
 from storage.tallies import window_tallies
-from tests.storage.rows import BASE, result_row
+from tests.storage.rows import BASE, fill, result_row
 
 _HOUR = 3600.0
 _DAY = BASE.strftime("%Y-%m-%d")
 _NEXT_DAY = (BASE + timedelta(days=1)).strftime("%Y-%m-%d")
-
-
-def _fill(url: str, tmp_path: Path, rows: list[dict[str, Any]]) -> None:
-    engine = make_engine(url)
-    create_schema(engine)
-    writer = ResultWriter(engine, tmp_path / "spill.jsonl")
-    writer.start()
-    for row in rows:
-        writer.submit(row)
-    writer.close()
-    engine.dispose()
 
 
 def _rows() -> list[dict[str, Any]]:
@@ -47,7 +36,7 @@ def _rows() -> list[dict[str, Any]]:
 
 
 def test_tallies_per_model_probe_and_day(database_url: str, tmp_path: Path) -> None:
-    _fill(database_url, tmp_path, _rows())
+    fill(database_url, tmp_path, _rows())
     engine = make_engine(database_url)
     until = BASE + timedelta(days=2)
     tallies = window_tallies(engine, BASE, until, ("ttft_s",), None, "local")
@@ -76,7 +65,7 @@ def test_tallies_per_model_probe_and_day(database_url: str, tmp_path: Path) -> N
 def test_tallies_agree_with_the_per_figure_queries(
     database_url: str, tmp_path: Path
 ) -> None:
-    _fill(database_url, tmp_path, _rows())
+    fill(database_url, tmp_path, _rows())
     engine = make_engine(database_url)
     until = BASE + timedelta(days=2)
     probes = ["ping", "flatten"]
@@ -99,7 +88,7 @@ def test_tallies_agree_with_the_per_figure_queries(
 
 
 def test_a_window_inside_one_day(database_url: str, tmp_path: Path) -> None:
-    _fill(database_url, tmp_path, _rows())
+    fill(database_url, tmp_path, _rows())
     engine = make_engine(database_url)
     since = BASE + timedelta(seconds=30)
     tallies = window_tallies(engine, since, since + timedelta(seconds=40), ())
