@@ -23,12 +23,16 @@ CATALOG = {
 RUN_OPTIONS = ("--listen", "127.0.0.1:0", "--grace", "2")
 
 
-def _models_with_rows(database: Path) -> set[str]:
+def _models_pinged(database: Path) -> set[str]:
+    """Models with a stored ping: every model's first ping, not just any row
+    (a context-sweep request can land before the model's ping does)."""
     if not database.exists():
         return set()
     try:
         with sqlite3.connect(database) as connection:
-            rows = connection.execute("SELECT DISTINCT model FROM probe_results")
+            rows = connection.execute(
+                "SELECT DISTINCT model FROM probe_results WHERE probe = 'ping'"
+            )
             return {model for (model,) in rows}
     except sqlite3.OperationalError:
         return set()
@@ -63,10 +67,10 @@ def test_run_probes_all_ten_models_and_stops_cleanly(tmp_path: Path) -> None:
             assert process.poll() is None, "".join(log)
             match = re.search(r"serving /metrics on http://[\d.]+:(\d+)", "".join(log))
             port = port or (int(match.group(1)) if match else None)
-            if port and _models_with_rows(database) == CATALOG:
+            if port and _models_pinged(database) == CATALOG:
                 break
             time.sleep(0.5)
-        assert _models_with_rows(database) == CATALOG, "".join(log)
+        assert _models_pinged(database) == CATALOG, "".join(log)
 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             metrics = r.read().decode()
