@@ -166,7 +166,6 @@ def run(
         api_token=api_token_from_env(),
     )
     check_listen(*parse_listen(options.listen), options.allow_remote)
-    catalog.require_keys()  # before the simulator or the database is touched
     if options.shard is not None:
         parse_shard(options.shard)
     asyncio.run(Service(catalog, options, grading_pool(config.grading)).run())

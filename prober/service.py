@@ -159,6 +159,8 @@ class Service:
 
     async def start(self) -> None:
         await self._check_exposure()
+        # A provider without its key is refused before anything starts.
+        self.catalog.require_keys()
         self._lock_database()
         self._began = True
         await self._start_simulator()
@@ -323,7 +325,6 @@ class Service:
 
     async def _start_probing(self) -> None:
         assert self._writer is not None and self._reads is not None
-        self.catalog.require_keys()
         if self._grading is not None:
             await self._grading.start()
         self._client = StreamingClient()

@@ -31,8 +31,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from storage.stats import OutcomeCounts, gather, gathered_floats
-from storage.tables import ProbeResult
+from storage.stats import OutcomeCounts, _results, gather, gathered_floats
 
 __all__ = ["Tally", "window_tallies"]
 
@@ -77,11 +76,6 @@ def window_tallies(
         return {
             (model, probe, day): _tally(row, fields) for model, probe, day, row in rows
         }
-
-
-def _results() -> Table:
-    table: Table = ProbeResult.__table__  # type: ignore[attr-defined]
-    return table
 
 
 def _figures(
